@@ -227,3 +227,17 @@ export const DEFAULT_WINDOW_MS = 5 * 60 * 1000;
 export function windowStart(timeMs: number, windowMs: number = DEFAULT_WINDOW_MS): number {
   return Math.floor(timeMs / windowMs) * windowMs;
 }
+
+/**
+ * What a decoder (X-Ray or OpenTelemetry) makes of one raw record. Nodes are validated but not
+ * yet linked across documents: `linkTrace` (lib/core/flatten.ts) does that per trace.
+ */
+export interface DecodedRecord {
+  /** Complete traces (a BatchGetTraces `Traces[]` entry, a trace object): all their nodes. */
+  readonly traces: { readonly traceId: string; readonly nodes: SpanNode[] }[];
+  /** Nodes whose trace may continue in other records (bare segments, NDJSON lines, OTel spans). */
+  readonly loose: SpanNode[];
+  readonly rejections: Rejection[];
+  /** Recognized documents that hold no spans (GetServiceGraph, PutTraceSegments responses…). */
+  readonly ignored: { readonly location: SourceLocation; readonly what: string }[];
+}
