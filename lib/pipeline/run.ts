@@ -1,0 +1,478 @@
+/**
+ * The one pipeline function. The CLI and the Lambda handlers both call `runPipeline`, so local
+ * and cloud results are identical for the same traces: sources and sinks differ, nothing else.
+ *
+ * Flow: source events → decode (X-Ray or OTel) → group by trace → link + flatten → per-window
+ * span parts and per-key sketches → lake tables → regression detection → metrics and log lines.
+ */
+import { LooseTraceBuffer, type TraceGroup } from '../core/assemble.js';
+import { decodeRecord } from '../core/decode.js';
+import { flattenTrace, linkTrace } from '../core/flatten.js';
+import { healthMetrics, windowMetrics } from '../core/metrics.js';
+import {
+  DEFAULT_WINDOW_MS,
+  type DecodedRecord,
+  type KeyParts,
+  type RegressionRow,
+  type Rejection,
+  type SpanRow,
+  type StatsRow,
+  subsegmentLabel,
+  type TraceRow,
+} from '../core/model.js';
+import type { LogSink, MetricDatum, MetricSink, ObjectStore, SourceStats, TraceSource } from '../core/ports.js';
+import type { RegressionConfig } from '../core/regress/index.js';
+import { DDSketch } from '../core/stats/ddsketch.js';
+import { WindowAggregator } from '../core/stats/aggregate.js';
+import { REGRESSIONS, SPANS, SUBSEGMENT_STATS, TRACES, type TableDef, windowToken } from '../core/tables.js';
+import { LakeWriter } from './lake-writer.js';
+import { detectRegressions } from './regressions.js';
+
+export interface PipelineDeps {
+  readonly source: TraceSource;
+  readonly store: ObjectStore;
+  readonly metrics: MetricSink;
+  readonly log: LogSink;
+}
+
+export interface PipelineProgress {
+  readonly traces: number;
+  readonly spans: number;
+  readonly rejected: number;
+}
+
+export interface PipelineOptions {
+  /** Window length; default 5 minutes, aligned to UTC. */
+  readonly windowMs?: number;
+  /** Only traces starting in [fromMs, toMs) are kept; API sources fetch exactly this range. */
+  readonly range?: { readonly fromMs: number; readonly toMs: number };
+  /** false = stats-only (no `spans` table). Default true. */
+  readonly writeSpans?: boolean;
+  /** The busiest N keys get per-key metrics; the rest are summed into one overflow key. */
+  readonly metricKeyCap?: number;
+  readonly detectRegressions?: boolean;
+  readonly regression?: Partial<RegressionConfig>;
+  /** Rows per `spans` part object. */
+  readonly partRows?: number;
+  /** Loose nodes held while waiting for the rest of their trace. */
+  readonly maxLooseNodes?: number;
+  /** When set, `LagSeconds` = now − end of the newest window processed. */
+  readonly nowMs?: number;
+  readonly progress?: (p: PipelineProgress) => void;
+}
+
+export interface KeySummary {
+  readonly key: string;
+  readonly service: string;
+  readonly name: string;
+  readonly count: number;
+  readonly errors: number;
+  readonly faults: number;
+  readonly throttles: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface RunSummary {
+  readonly windows: number[];
+  readonly traces: number;
+  readonly spans: number;
+  readonly inProgress: number;
+  readonly rejected: number;
+  readonly rejections: Rejection[];
+  readonly rejectedKey: string | null;
+  readonly ignored: number;
+  readonly outOfRange: number;
+  readonly keys: number;
+  readonly findings: RegressionRow[];
+  readonly objectsWritten: string[];
+  readonly statsRows: StatsRow[];
+  /** Per key over the whole run (sketches merged across windows), busiest first. */
+  readonly keySummaries: KeySummary[];
+  readonly sourceStats: SourceStats;
+  readonly splitTraces: number;
+  readonly elapsedMs: number;
+}
+
+const DEFAULT_PART_ROWS = 100_000;
+const DEFAULT_MAX_LOOSE = 1_000_000;
+/** Bound on span rows buffered across all windows before the biggest buffer is written early. */
+const MAX_BUFFERED_ROWS_FACTOR = 3;
+const MAX_REJECTED_KEPT = 10_000;
+
+/**
+ * Runs the whole pipeline once over what the source yields.
+ *
+ * @example
+ * const summary = await runPipeline(
+ *   { source: new FileSource('traces/'), store: new LocalObjectStore('lake'), metrics, log },
+ *   { windowMs: 300_000 },
+ * );
+ */
+export async function runPipeline(deps: PipelineDeps, options: PipelineOptions = {}): Promise<RunSummary> {
+  const started = Date.now();
+  const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
+  const writeSpans = options.writeSpans ?? true;
+  const partRows = options.partRows ?? DEFAULT_PART_ROWS;
+  const range = options.range;
+  const writer = new LakeWriter(deps.store);
+  const aggregator = new WindowAggregator({ windowMs });
+  const loose = new LooseTraceBuffer(options.maxLooseNodes ?? DEFAULT_MAX_LOOSE);
+
+  const spanBuffers = new Map<number, SpanRow[]>();
+  const partsWritten = new Map<number, number>();
+  const traceRows = new Map<number, TraceRow[]>();
+  const seenTraceIds = new Set<string>();
+  const rejections: Rejection[] = [];
+  const objectsWritten: string[] = [];
+  let bufferedRows = 0;
+  let traces = 0;
+  let spans = 0;
+  let inProgress = 0;
+  let rejected = 0;
+  let ignored = 0;
+  let outOfRange = 0;
+  let duplicateTraces = 0;
+  let lastProgress = 0;
+
+  const reject = (r: Rejection) => {
+    rejected++;
+    if (rejections.length < MAX_REJECTED_KEPT) rejections.push(r);
+  };
+
+  const flushPart = async (window: number) => {
+    const rows = spanBuffers.get(window);
+    if (!rows || rows.length === 0) return;
+    const part = partsWritten.get(window) ?? 0;
+    const { key } = await writer.writeWindow(SPANS, window, rows, part);
+    objectsWritten.push(key);
+    partsWritten.set(window, part + 1);
+    bufferedRows -= rows.length;
+    spanBuffers.set(window, []);
+  };
+
+  const processGroup = async (group: TraceGroup) => {
+    const linked = linkTrace(group.traceId, group.nodes);
+    const flat = flattenTrace(group.traceId, linked.roots, windowMs);
+    inProgress += flat.inProgress;
+    if (!flat.trace || flat.spans.length === 0) return;
+    const window = flat.trace.window_start;
+    if (range && (flat.trace.start_time < range.fromMs || flat.trace.start_time >= range.toMs)) {
+      outOfRange++;
+      return;
+    }
+    // The same trace can arrive twice (overlapping exports, a re-sent page): count it once.
+    if (seenTraceIds.has(group.traceId)) {
+      duplicateTraces++;
+      return;
+    }
+    seenTraceIds.add(group.traceId);
+    traces++;
+    spans += flat.spans.length;
+    let windowTraces = traceRows.get(window);
+    if (!windowTraces) {
+      windowTraces = [];
+      traceRows.set(window, windowTraces);
+    }
+    windowTraces.push(flat.trace);
+    for (const row of flat.spans) aggregator.add(row);
+    if (!writeSpans) return;
+    let buf = spanBuffers.get(window);
+    if (!buf) {
+      buf = [];
+      spanBuffers.set(window, buf);
+    }
+    for (const row of flat.spans) buf.push(row);
+    bufferedRows += flat.spans.length;
+    if (buf.length >= partRows) await flushPart(window);
+    if (bufferedRows > partRows * MAX_BUFFERED_ROWS_FACTOR) {
+      let biggest = window;
+      let biggestSize = -1;
+      for (const [w, rows] of spanBuffers) {
+        if (rows.length > biggestSize) {
+          biggest = w;
+          biggestSize = rows.length;
+        }
+      }
+      await flushPart(biggest);
+    }
+  };
+
+  const handleDecoded = async (decoded: DecodedRecord) => {
+    for (const r of decoded.rejections) reject(r);
+    ignored += decoded.ignored.length;
+    for (const t of decoded.traces) await processGroup({ traceId: t.traceId, nodes: t.nodes });
+    for (const node of decoded.loose) {
+      for (const group of loose.add(node)) await processGroup(group);
+    }
+  };
+
+  for await (const event of deps.source.read(range)) {
+    if (event.type === 'rejected') reject(event.rejection);
+    else if (event.type === 'record') await handleDecoded(decodeRecord(event.record));
+    else {
+      const decoded = decodeRecord({
+        value: { Id: event.traceId, Segments: event.documents.map((d) => d.value) },
+        location: event.documents[0]?.location ?? { source: deps.source.describe() },
+      });
+      await handleDecoded(decoded);
+    }
+    if (options.progress && Date.now() - lastProgress > 250) {
+      lastProgress = Date.now();
+      options.progress({ traces, spans, rejected });
+    }
+  }
+  for (const group of loose.drain()) await processGroup(group);
+  options.progress?.({ traces, spans, rejected });
+
+  // Windows: every window that received spans, in time order.
+  const windows = [...new Set([...aggregator.windows(), ...traceRows.keys()])].sort((a, b) => a - b);
+  const statsByWindow: { windowStart: number; windowMs: number; rows: StatsRow[] }[] = [];
+  const allStats: StatsRow[] = [];
+  const overall = new Map<string, { parts: KeyParts; sketch: DDSketch; errors: number; faults: number; throttles: number; max: number }>();
+  const metricData: MetricDatum[] = [];
+  for (const window of windows) {
+    if (writeSpans) {
+      await flushPart(window);
+      await writer.finishParts(SPANS, window, partsWritten.get(window) ?? 0);
+    }
+    const rows = aggregator.statsRows(window);
+    for (const row of rows) {
+      const state = aggregator.keyState(window, row.key);
+      if (!state) continue;
+      let acc = overall.get(row.key);
+      if (!acc) {
+        acc = {
+          parts: {
+            kind: row.kind,
+            service: row.service,
+            name: row.name,
+            awsOperation: row.aws_operation,
+            awsResource: row.aws_resource,
+          },
+          sketch: new DDSketch(),
+          errors: 0,
+          faults: 0,
+          throttles: 0,
+          max: 0,
+        };
+        overall.set(row.key, acc);
+      }
+      acc.sketch.merge(state.sketch);
+      acc.errors += row.error_count;
+      acc.faults += row.fault_count;
+      acc.throttles += row.throttle_count;
+      acc.max = Math.max(acc.max, row.max_ms);
+    }
+    await writeTable(writer, SUBSEGMENT_STATS, window, rows, objectsWritten);
+    const tr = (traceRows.get(window) ?? []).sort((a, b) => a.start_time - b.start_time || cmp(a.trace_id, b.trace_id));
+    await writeTable(writer, TRACES, window, tr, objectsWritten);
+    statsByWindow.push({ windowStart: window, windowMs, rows });
+    for (const row of rows) allStats.push(row);
+    metricData.push(
+      ...windowMetrics(rows, (row) => aggregator.keyState(window, row.key)?.sketch ?? DDSketch.decode(row.sketch), {
+        keyCap: options.metricKeyCap,
+      }),
+    );
+    const windowTracesCount = tr.length;
+    const slowest = [...rows].sort((a, b) => b.p99_ms - a.p99_ms).slice(0, 5);
+    deps.log.info('window summary', {
+      window_start: new Date(window).toISOString(),
+      window_end: new Date(window + windowMs).toISOString(),
+      traces: windowTracesCount,
+      keys: rows.length,
+      spans: rows.reduce((n, r) => n + r.count, 0),
+      slowest: slowest.map((r) => ({ key: r.key, p99_ms: round(r.p99_ms), count: r.count })),
+      xray_trace_ids: [...new Set(slowest.flatMap((r) => r.exemplar_trace_ids.slice(0, 1)))],
+    });
+    aggregator.drop(window);
+  }
+
+  let findings: RegressionRow[] = [];
+  if ((options.detectRegressions ?? true) && statsByWindow.length > 0) {
+    findings = await detectRegressions(deps.store, statsByWindow, options.regression);
+    const byWindow = new Map<number, RegressionRow[]>();
+    for (const f of findings) {
+      const list = byWindow.get(f.window_start) ?? [];
+      list.push(f);
+      byWindow.set(f.window_start, list);
+    }
+    for (const window of windows) {
+      const rows = (byWindow.get(window) ?? []).sort((a, b) => cmp(a.key, b.key) || cmp(a.statistic, b.statistic));
+      await writeTable(writer, REGRESSIONS, window, rows, objectsWritten);
+    }
+    for (const f of findings) {
+      deps.log.warn('regression', {
+        window_start: new Date(f.window_start).toISOString(),
+        key: f.key,
+        service: f.service,
+        name: f.name,
+        kind: f.kind,
+        statistic: f.statistic,
+        baseline_ms: round(f.baseline_ms),
+        current_ms: round(f.current_ms),
+        ratio: round(f.ratio),
+        p_value: f.p_value,
+        severity: f.severity,
+        since: new Date(f.since).toISOString(),
+        new_version: f.new_version,
+        summary: f.summary,
+        xray_trace_ids: f.exemplar_trace_ids,
+        baseline_xray_trace_ids: f.baseline_exemplar_trace_ids,
+      });
+    }
+    for (const datum of regressionMetrics(findings, allStats)) metricData.push(datum);
+  }
+
+  const rejectedKey = await writeRejected(deps.store, deps.source.describe(), range, rejections);
+  if (rejectedKey) objectsWritten.push(rejectedKey);
+  for (const r of rejections.slice(0, 100)) {
+    deps.log.warn('document rejected', {
+      source: r.location.source,
+      line: r.location.line,
+      pointer: r.location.pointer,
+      reason: r.reason,
+    });
+  }
+
+  const newest = windows.length ? windows[windows.length - 1]! : null;
+  metricData.push(
+    ...healthMetrics({
+      tracesProcessed: traces,
+      documentsRejected: rejected,
+      degradingSubsegments: new Set(findings.map((f) => f.key)).size,
+      lagSeconds: options.nowMs !== undefined && newest !== null ? (options.nowMs - (newest + windowMs)) / 1000 : undefined,
+      timestampMs: newest ?? range?.fromMs ?? Date.now(),
+    }),
+  );
+  await deps.metrics.publish(metricData);
+  await deps.metrics.flush();
+
+  const keySummaries: KeySummary[] = [...overall.entries()]
+    .map(([key, acc]) => ({
+      key,
+      service: acc.parts.service,
+      name: acc.parts.name,
+      count: acc.sketch.count,
+      errors: acc.errors,
+      faults: acc.faults,
+      throttles: acc.throttles,
+      p50: acc.sketch.quantile(0.5),
+      p99: acc.sketch.quantile(0.99),
+      max: acc.max,
+    }))
+    .sort((a, b) => b.count - a.count || cmp(a.key, b.key));
+
+  const sourceStats = { ...deps.source.stats(), duplicate_traces: duplicateTraces };
+  return {
+    windows,
+    traces,
+    spans,
+    inProgress,
+    rejected,
+    rejections,
+    rejectedKey,
+    ignored,
+    outOfRange,
+    keys: overall.size,
+    findings,
+    objectsWritten,
+    statsRows: allStats,
+    keySummaries,
+    sourceStats,
+    splitTraces: loose.evictedTraces,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** Writes (or, when empty, clears) one window of a table and records the key written. */
+async function writeTable(
+  writer: LakeWriter,
+  def: TableDef,
+  window: number,
+  rows: readonly object[],
+  written: string[],
+): Promise<void> {
+  const { key } = await writer.writeWindow(def, window, rows);
+  if (rows.length) written.push(key);
+}
+
+/** `RegressionRatio` per degrading key (worst statistic), in the window of the finding. */
+function regressionMetrics(findings: RegressionRow[], stats: StatsRow[]): MetricDatum[] {
+  const rowsByKey = new Map(stats.map((s) => [s.key, s]));
+  const worst = new Map<string, RegressionRow>();
+  for (const f of findings) {
+    const id = `${f.window_start}|${f.key}`;
+    const prev = worst.get(id);
+    if (!prev || f.ratio > prev.ratio) worst.set(id, f);
+  }
+  const out: MetricDatum[] = [];
+  for (const f of worst.values()) {
+    const s = rowsByKey.get(f.key);
+    const label = s
+      ? subsegmentLabel({ kind: s.kind, service: s.service, name: s.name, awsOperation: s.aws_operation, awsResource: s.aws_resource })
+      : f.name;
+    out.push({
+      name: 'RegressionRatio',
+      dimensions: { Service: f.service, Subsegment: label },
+      unit: 'None',
+      timestampMs: f.window_start,
+      value: f.ratio,
+    });
+  }
+  return out;
+}
+
+/**
+ * Rejected documents go to `_rejected/` as JSON lines with file, line, pointer and reason. The
+ * object name is derived from the source and range, so re-running replaces it.
+ */
+async function writeRejected(
+  store: ObjectStore,
+  source: string,
+  range: { fromMs: number; toMs: number } | undefined,
+  rejections: readonly Rejection[],
+): Promise<string | null> {
+  const name = range
+    ? `_rejected/${windowToken(range.fromMs)}-${windowToken(range.toMs)}.ndjson`
+    : `_rejected/${slug(source)}-${fnv1a(source)}.ndjson`;
+  if (rejections.length === 0) {
+    const existing = await store.get(name);
+    if (existing) await store.delete([name]);
+    return null;
+  }
+  const lines = rejections.map((r) =>
+    JSON.stringify({
+      source: r.location.source,
+      line: r.location.line ?? null,
+      pointer: r.location.pointer ?? null,
+      reason: r.reason,
+      raw: r.raw,
+    }),
+  );
+  await store.put(name, new TextEncoder().encode(`${lines.join('\n')}\n`), { contentType: 'application/x-ndjson' });
+  return name;
+}
+
+function slug(text: string): string {
+  const base = text.replace(/^[a-z0-9]+:\/\//i, '').split(/[\\/]/).filter(Boolean).pop() ?? 'source';
+  return base.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'source';
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
