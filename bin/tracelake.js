@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/lib/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write('tracelake: not built yet. Run `npm ci` (or `npm run build`) in the tracelake folder first.\n');
+  process.stderr.write(
+    'tracelake: not built yet. Run `npm ci` (or `npm run build`) in the tracelake folder first.\n',
+  );
   process.exit(1);
 }
 const { main } = await import(entry.href);

@@ -32,6 +32,8 @@ export class JsonLinesLog implements LogSink {
   }
 
   private emit(level: string, message: string, fields?: Record<string, unknown>): void {
-    this.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: 'tracelake', ...fields })}\n`);
+    this.write(
+      `${JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: 'tracelake', ...fields })}\n`,
+    );
   }
 }

@@ -1,12 +1,12 @@
 /** `tracelake demo`: synthetic traffic of a small serverless shop through the whole pipeline. */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { parseTime } from '../core/duration.js';
-import { ConfigError } from '../core/errors.js';
+import { EmfMetricSink } from '../adapters/emf-sink.js';
 import { FileSource } from '../adapters/file-source.js';
 import { JsonLinesLog } from '../adapters/json-log.js';
 import { LocalObjectStore } from '../adapters/local-store.js';
-import { EmfMetricSink } from '../adapters/emf-sink.js';
+import { parseTime } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
 import { writeDemoTraces } from '../demo/write.js';
 import { runPipeline } from '../pipeline/run.js';
 import { int, makeStyle, ProgressLine, utc } from './format.js';
@@ -69,9 +69,22 @@ export const demoCommand = {
     const regressionAt = startMs + Math.round(hours * (2 / 3) * 4) * 900_000;
     const regression = values['no-regression']
       ? null
-      : { service: 'orders-api', name: 'DynamoDB', operation: 'Query', resource: 'orders', factor: 2.5, atMs: regressionAt };
+      : {
+          service: 'orders-api',
+          name: 'DynamoDB',
+          operation: 'Query',
+          resource: 'orders',
+          factor: 2.5,
+          atMs: regressionAt,
+        };
     say(style.bold(`tracelake demo — ${hours} h of a small serverless shop (seed ${seed})`));
-    const manifest = await writeDemoTraces(inputDir, { seed, startMs, hours, requestsPerSecond: rps, regression });
+    const manifest = await writeDemoTraces(inputDir, {
+      seed,
+      startMs,
+      hours,
+      requestsPerSecond: rps,
+      regression,
+    });
     say(
       `Generated ${int(manifest.traces)} traces, ${int(manifest.completeSpans)} complete spans (+${int(
         manifest.inProgressSpans,
@@ -87,13 +100,18 @@ export const demoCommand = {
     say('');
 
     const store = new LocalObjectStore(lakeDir);
-    const metrics = new EmfMetricSink({ namespace: 'Tracelake', target: join(lakeDir, '_metrics', 'emf.ndjson') });
+    const metrics = new EmfMetricSink({
+      namespace: 'Tracelake',
+      target: join(lakeDir, '_metrics', 'emf.ndjson'),
+    });
     const log = new JsonLinesLog(join(lakeDir, '_logs', 'tracelake.ndjson'));
     const progress = new ProgressLine(ctx.stderr);
     const summary = await runPipeline(
       { source: new FileSource(inputDir), store, metrics, log },
       {
-        progress: values.quiet ? undefined : (p) => progress.update(`running pipeline… ${int(p.traces)} traces, ${int(p.spans)} spans`),
+        progress: values.quiet
+          ? undefined
+          : (p) => progress.update(`running pipeline… ${int(p.traces)} traces, ${int(p.spans)} spans`),
       },
     );
     progress.done();
@@ -104,10 +122,15 @@ export const demoCommand = {
     }
     say(formatSummary(summary, { lake: rel(ctx, lakeDir), style }));
     if (regression) {
-      const hit = summary.findings.find((f) => f.service === regression.service && f.key.includes(`${regression.name} ${regression.operation}`));
+      const hit = summary.findings.find(
+        (f) =>
+          f.service === regression.service && f.key.includes(`${regression.name} ${regression.operation}`),
+      );
       say(
         hit
-          ? style.green(`The injected regression was found: onset estimated ${utc(hit.since)} (injected ${utc(regression.atMs)}).`)
+          ? style.green(
+              `The injected regression was found: onset estimated ${utc(hit.since)} (injected ${utc(regression.atMs)}).`,
+            )
           : style.yellow('The injected regression was not found in this run.'),
       );
     }
@@ -116,7 +139,9 @@ export const demoCommand = {
     say(
       `  SELECT key, count, p50_ms, p99_ms FROM read_parquet('${rel(ctx, lakeDir)}/subsegment_stats/**/*.parquet', hive_partitioning = true) ORDER BY p99_ms DESC LIMIT 10;`,
     );
-    say(`Logs with trace IDs: ${rel(ctx, join(lakeDir, '_logs', 'tracelake.ndjson'))}   Metrics (EMF): ${rel(ctx, join(lakeDir, '_metrics', 'emf.ndjson'))}`);
+    say(
+      `Logs with trace IDs: ${rel(ctx, join(lakeDir, '_logs', 'tracelake.ndjson'))}   Metrics (EMF): ${rel(ctx, join(lakeDir, '_metrics', 'emf.ndjson'))}`,
+    );
     return 0;
   },
 };
@@ -124,7 +149,8 @@ export const demoCommand = {
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`--${name} "${value}": expected a positive number`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new ConfigError(`--${name} "${value}": expected a positive number`);
   return n;
 }
 
@@ -132,7 +158,9 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
 function prepareDir(dir: string): void {
   if (existsSync(dir)) {
     if (!existsSync(join(dir, MARKER))) {
-      throw new ConfigError(`--dir "${dir}" exists and was not made by tracelake demo; choose another folder`);
+      throw new ConfigError(
+        `--dir "${dir}" exists and was not made by tracelake demo; choose another folder`,
+      );
     }
     rmSync(join(dir, 'input'), { recursive: true, force: true });
     rmSync(join(dir, 'lake'), { recursive: true, force: true });

@@ -16,7 +16,14 @@ export function makeStyle(tty: boolean, env: Record<string, string | undefined> 
   const on = tty && !env.NO_COLOR;
   const id = (s: string) => s;
   return on
-    ? { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), yellow: wrap(33, 39), green: wrap(32, 39), cyan: wrap(36, 39) }
+    ? {
+        bold: wrap(1, 22),
+        dim: wrap(2, 22),
+        red: wrap(31, 39),
+        yellow: wrap(33, 39),
+        green: wrap(32, 39),
+        cyan: wrap(36, 39),
+      }
     : { bold: id, dim: id, red: id, yellow: id, green: id, cyan: id };
 }
 
@@ -28,9 +35,19 @@ function visibleWidth(s: string): number {
 }
 
 /** Aligns rows into columns; numeric-looking cells are right-aligned. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], style?: Style): string {
-  const widths = header.map((h, i) => Math.max(visibleWidth(h), ...rows.map((r) => visibleWidth(r[i] ?? ''))));
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.,]+(\s?\S{0,2})?$|^$/.test((r[i] ?? '').replace(ANSI, ''))));
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  style?: Style,
+): string {
+  const widths = header.map((h, i) =>
+    Math.max(visibleWidth(h), ...rows.map((r) => visibleWidth(r[i] ?? ''))),
+  );
+  const numeric = header.map(
+    (_, i) =>
+      rows.length > 0 &&
+      rows.every((r) => /^[-+]?[\d.,]+(\s?\S{0,2})?$|^$/.test((r[i] ?? '').replace(ANSI, ''))),
+  );
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => {

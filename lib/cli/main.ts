@@ -85,7 +85,9 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       return 1;
     }
     if (isParseArgsError(err)) {
-      ctx.stderr.write(`tracelake ${name}: ${(err as Error).message}\nRun \`tracelake ${name} --help\` for usage.\n`);
+      ctx.stderr.write(
+        `tracelake ${name}: ${(err as Error).message}\nRun \`tracelake ${name} --help\` for usage.\n`,
+      );
       return 2;
     }
     const message = err instanceof Error ? err.message : String(err);
@@ -97,7 +99,11 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
 }
 
 function isParseArgsError(err: unknown): boolean {
-  return err instanceof TypeError && typeof (err as { code?: unknown }).code === 'string' && String((err as { code: string }).code).startsWith('ERR_PARSE_ARGS');
+  return (
+    err instanceof TypeError &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    String((err as { code: string }).code).startsWith('ERR_PARSE_ARGS')
+  );
 }
 
 /** parseArgs with strict checking; shared by the commands. */

@@ -1,15 +1,15 @@
 /** `tracelake run` and `tracelake backfill`. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { EmfMetricSink } from '../adapters/emf-sink.js';
+import { FileSource } from '../adapters/file-source.js';
+import { JsonLinesLog } from '../adapters/json-log.js';
+import { LocalObjectStore } from '../adapters/local-store.js';
 import { parseDuration, parseTime } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULT_WINDOW_MS } from '../core/model.js';
 import type { LogSink, MetricSink, ObjectStore, TraceSource } from '../core/ports.js';
 import { silentLog } from '../core/ports.js';
-import { EmfMetricSink } from '../adapters/emf-sink.js';
-import { FileSource } from '../adapters/file-source.js';
-import { JsonLinesLog } from '../adapters/json-log.js';
-import { LocalObjectStore } from '../adapters/local-store.js';
 import { type RunSummary, runPipeline } from '../pipeline/run.js';
 import { int, makeStyle, ProgressLine } from './format.js';
 import type { CommandContext } from './main.js';
@@ -88,7 +88,8 @@ export async function openLakeTarget(uri: string, ctx: CommandContext): Promise<
     const { openLake } = await import('../adapters/lake.js');
     return { uri, store: await openLake(uri, ctx.env), localDir: null };
   }
-  if (/^[a-z0-9]+:\/\//i.test(uri)) throw new ConfigError(`--lake "${uri}": expected a local folder or s3://bucket/prefix`);
+  if (/^[a-z0-9]+:\/\//i.test(uri))
+    throw new ConfigError(`--lake "${uri}": expected a local folder or s3://bucket/prefix`);
   const dir = resolve(ctx.cwd, uri);
   return { uri: dir, store: new LocalObjectStore(dir), localDir: dir };
 }
@@ -97,7 +98,9 @@ export function windowFlag(value: string | undefined): number {
   if (value === undefined) return DEFAULT_WINDOW_MS;
   const ms = parseDuration(value);
   if (ms === null || ms < 60_000 || ms > 86_400_000 || 86_400_000 % ms !== 0) {
-    throw new ConfigError(`--window "${value}": expected a duration that divides a day, from 1m to 24h (e.g. 5m, 15m, 1h)`);
+    throw new ConfigError(
+      `--window "${value}": expected a duration that divides a day, from 1m to 24h (e.g. 5m, 15m, 1h)`,
+    );
   }
   return ms;
 }
@@ -105,14 +108,18 @@ export function windowFlag(value: string | undefined): number {
 function timeFlag(name: string, value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const t = parseTime(value, nowMs);
-  if (t === null) throw new ConfigError(`--${name} "${value}": expected ISO 8601 (2026-01-01T10:00:00Z), epoch ms, or now-3h`);
+  if (t === null)
+    throw new ConfigError(
+      `--${name} "${value}": expected ISO 8601 (2026-01-01T10:00:00Z), epoch ms, or now-3h`,
+    );
   return t;
 }
 
 function intFlag(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${name} "${value}": expected a positive whole number`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`--${name} "${value}": expected a positive whole number`);
   return n;
 }
 
@@ -125,7 +132,10 @@ export async function openMetrics(
   const choice = where ?? (lake.localDir ? 'emf' : 'cloudwatch');
   switch (choice) {
     case 'emf':
-      if (!lake.localDir) throw new ConfigError('--metrics emf writes into a local lake; use stdout or cloudwatch with an S3 lake');
+      if (!lake.localDir)
+        throw new ConfigError(
+          '--metrics emf writes into a local lake; use stdout or cloudwatch with an S3 lake',
+        );
       return new EmfMetricSink({ namespace, target: join(lake.localDir, '_metrics', 'emf.ndjson') });
     case 'stdout':
       return new EmfMetricSink({ namespace, target: ctx.stdout });
@@ -147,11 +157,19 @@ export function openLog(where: string | undefined, lake: LakeTarget, ctx: Comman
   return silentLog;
 }
 
-export function printSummary(summary: RunSummary, lake: LakeTarget, json: boolean, quiet: boolean, ctx: CommandContext): void {
+export function printSummary(
+  summary: RunSummary,
+  lake: LakeTarget,
+  json: boolean,
+  quiet: boolean,
+  ctx: CommandContext,
+): void {
   if (json) {
     ctx.stdout.write(`${JSON.stringify(summaryJson(summary, lake.uri), null, 2)}\n`);
   } else if (!quiet) {
-    ctx.stdout.write(`${formatSummary(summary, { lake: lake.uri, style: makeStyle(Boolean(ctx.stdout.isTTY), ctx.env) })}\n`);
+    ctx.stdout.write(
+      `${formatSummary(summary, { lake: lake.uri, style: makeStyle(Boolean(ctx.stdout.isTTY), ctx.env) })}\n`,
+    );
   }
 }
 
@@ -183,16 +201,20 @@ export const runCommand = {
     let fromMs = timeFlag('from', values.from, now);
     let toMs = timeFlag('to', values.to, now);
     if (values.source === 'xray') {
-      if (fromMs === undefined) throw new ConfigError('--from is required with --source xray (e.g. --from now-1h)');
+      if (fromMs === undefined)
+        throw new ConfigError('--from is required with --source xray (e.g. --from now-1h)');
       toMs ??= now - lagMs;
       // API sources fetch whole windows, so the range is widened to window boundaries.
       fromMs = Math.floor(fromMs / windowMs) * windowMs;
       toMs = Math.floor(toMs / windowMs) * windowMs;
     }
     if (fromMs !== undefined && toMs !== undefined && toMs <= fromMs) {
-      throw new ConfigError(`--to must be after --from (got ${new Date(fromMs).toISOString()} → ${new Date(toMs).toISOString()})`);
+      throw new ConfigError(
+        `--to must be after --from (got ${new Date(fromMs).toISOString()} → ${new Date(toMs).toISOString()})`,
+      );
     }
-    const range = fromMs !== undefined || toMs !== undefined ? { fromMs: fromMs ?? 0, toMs: toMs ?? 8.64e15 } : undefined;
+    const range =
+      fromMs !== undefined || toMs !== undefined ? { fromMs: fromMs ?? 0, toMs: toMs ?? 8.64e15 } : undefined;
     const lake = await openLakeTarget(values.lake, ctx);
     const source = await openSource(values.source, values, ctx);
     const metrics = await openMetrics(values.metrics, lake, values.namespace ?? 'Tracelake', ctx);
@@ -205,7 +227,12 @@ export const runCommand = {
         range,
         writeSpans: !values['stats-only'],
         metricKeyCap: intFlag('key-cap', values['key-cap'], 50),
-        progress: values.quiet ? undefined : (p) => progress.update(`reading… ${int(p.traces)} traces, ${int(p.spans)} spans, ${int(p.rejected)} rejected`),
+        progress: values.quiet
+          ? undefined
+          : (p) =>
+              progress.update(
+                `reading… ${int(p.traces)} traces, ${int(p.spans)} spans, ${int(p.rejected)} rejected`,
+              ),
       },
     );
     progress.done();
@@ -219,7 +246,8 @@ export const backfillCommand = {
   async run(args: string[], ctx: CommandContext): Promise<number> {
     const { values, positionals } = parseFlags(args, { source: { type: 'string' }, ...COMMON_FLAGS });
     if (positionals.length) throw new ConfigError(`unexpected argument "${positionals[0]}"`);
-    if (values.source && values.source !== 'xray') throw new ConfigError('backfill reads the X-Ray API; use `tracelake run --source <path>` for files');
+    if (values.source && values.source !== 'xray')
+      throw new ConfigError('backfill reads the X-Ray API; use `tracelake run --source <path>` for files');
     if (!values.lake) throw new ConfigError('--lake is required (a local folder or s3://bucket/prefix)');
     const now = Date.now();
     const windowMs = windowFlag(values.window);
@@ -232,7 +260,10 @@ export const backfillCommand = {
     const log = openLog(values.log, lake, ctx);
     const { backfill } = await import('../pipeline/collector.js');
     const { xraySourceFromEnv } = await import('../adapters/xray-source.js');
-    const source = xraySourceFromEnv(ctx.env, { filterExpression: values['filter-expression'], group: values.group });
+    const source = xraySourceFromEnv(ctx.env, {
+      filterExpression: values['filter-expression'],
+      group: values.group,
+    });
     const progress = new ProgressLine(ctx.stderr);
     const started = Date.now();
     const result = await backfill(
@@ -249,13 +280,18 @@ export const backfillCommand = {
               const pct = p.total ? Math.floor((100 * p.done) / p.total) : 100;
               const bar = '#'.repeat(Math.floor(pct / 5)).padEnd(20, '.');
               const eta = p.done ? ((Date.now() - started) / p.done) * (p.total - p.done) : 0;
-              progress.update(`[${bar}] ${p.done}/${p.total} windows, ${int(p.traces)} traces, ETA ${Math.ceil(eta / 1000)} s`);
+              progress.update(
+                `[${bar}] ${p.done}/${p.total} windows, ${int(p.traces)} traces, ETA ${Math.ceil(eta / 1000)} s`,
+              );
             },
       },
     );
     progress.done();
     if (values.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else if (!values.quiet) ctx.stdout.write(`Backfilled ${result.windows} windows (${int(result.traces)} traces) into ${lake.uri}\n`);
+    else if (!values.quiet)
+      ctx.stdout.write(
+        `Backfilled ${result.windows} windows (${int(result.traces)} traces) into ${lake.uri}\n`,
+      );
     return 0;
   },
 };

@@ -23,7 +23,8 @@ export function formatSummary(summary: RunSummary, options: SummaryOptions): str
   if (summary.inProgress) notes.push(`${int(summary.inProgress)} in-progress spans left out`);
   if (summary.ignored) notes.push(`${int(summary.ignored)} non-trace documents ignored`);
   if (summary.outOfRange) notes.push(`${int(summary.outOfRange)} traces outside the range`);
-  if (summary.splitTraces) notes.push(`${int(summary.splitTraces)} traces flushed early (loose-span buffer full)`);
+  if (summary.splitTraces)
+    notes.push(`${int(summary.splitTraces)} traces flushed early (loose-span buffer full)`);
   if (notes.length) out.push(`          ${notes.join('; ')}`);
 
   if (summary.rejected) {
@@ -34,7 +35,11 @@ export function formatSummary(summary: RunSummary, options: SummaryOptions): str
       }; everything else was processed):`,
     );
     for (const r of summary.rejections.slice(0, 8)) {
-      const where = [r.location.source, r.location.line ? `line ${r.location.line}` : '', r.location.pointer ?? '']
+      const where = [
+        r.location.source,
+        r.location.line ? `line ${r.location.line}` : '',
+        r.location.pointer ?? '',
+      ]
         .filter(Boolean)
         .join(' ');
       out.push(`  ${s.dim(where)}`);
@@ -43,14 +48,26 @@ export function formatSummary(summary: RunSummary, options: SummaryOptions): str
     if (summary.rejected > 8) out.push(`  … and ${int(summary.rejected - 8)} more`);
   }
 
-  const top = [...summary.keySummaries].filter((k) => k.count >= 20).sort((a, b) => b.p99 - a.p99).slice(0, options.top ?? 12);
+  const top = [...summary.keySummaries]
+    .filter((k) => k.count >= 20)
+    .sort((a, b) => b.p99 - a.p99)
+    .slice(0, options.top ?? 12);
   if (top.length) {
     out.push('');
     out.push(s.bold('Slowest subsegments by p99 (whole run, keys with ≥ 20 spans)'));
     out.push(
       table(
         ['KEY', 'COUNT', 'P50 ms', 'P99 ms', 'MAX ms', 'ERR', 'FAULT', 'THROT'],
-        top.map((k) => [k.key, int(k.count), ms(k.p50), ms(k.p99), ms(k.max), int(k.errors), int(k.faults), int(k.throttles)]),
+        top.map((k) => [
+          k.key,
+          int(k.count),
+          ms(k.p50),
+          ms(k.p99),
+          ms(k.max),
+          int(k.errors),
+          int(k.faults),
+          int(k.throttles),
+        ]),
         s,
       ),
     );
@@ -61,7 +78,13 @@ export function formatSummary(summary: RunSummary, options: SummaryOptions): str
     out.push(`${s.green('No regressions')} found.`);
   } else {
     const keys = new Set(summary.findings.map((f) => f.key));
-    out.push(s.red(s.bold(`Regressions: ${summary.findings.length} findings on ${keys.size} subsegment${keys.size > 1 ? 's' : ''}`)));
+    out.push(
+      s.red(
+        s.bold(
+          `Regressions: ${summary.findings.length} findings on ${keys.size} subsegment${keys.size > 1 ? 's' : ''}`,
+        ),
+      ),
+    );
     // The first finding per key and statistic tells the story; later windows repeat it.
     const firsts = new Map<string, (typeof summary.findings)[number]>();
     for (const f of [...summary.findings].sort((a, b) => a.window_start - b.window_start)) {
@@ -74,15 +97,20 @@ export function formatSummary(summary: RunSummary, options: SummaryOptions): str
           2,
         )}, p=${f.p_value.toExponential(1)}, ${f.severity})`,
       );
-      out.push(`    since ${utc(f.since)} (found in window ${utc(f.window_start)})${f.new_version ? `; new version ${f.new_version}` : ''}`);
-      if (f.exemplar_trace_ids.length) out.push(`    slow traces:    ${f.exemplar_trace_ids.slice(0, 3).join(' ')}`);
+      out.push(
+        `    since ${utc(f.since)} (found in window ${utc(f.window_start)})${f.new_version ? `; new version ${f.new_version}` : ''}`,
+      );
+      if (f.exemplar_trace_ids.length)
+        out.push(`    slow traces:    ${f.exemplar_trace_ids.slice(0, 3).join(' ')}`);
       if (f.baseline_exemplar_trace_ids.length)
         out.push(`    typical before: ${f.baseline_exemplar_trace_ids.slice(0, 3).join(' ')}`);
     }
   }
 
   out.push('');
-  out.push(`${s.bold('Lake')} ${options.lake}  (spans/, subsegment_stats/, traces/, regressions/, _rejected/, _state/)`);
+  out.push(
+    `${s.bold('Lake')} ${options.lake}  (spans/, subsegment_stats/, traces/, regressions/, _rejected/, _state/)`,
+  );
   return out.join('\n');
 }
 

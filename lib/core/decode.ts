@@ -39,7 +39,9 @@ function describeShape(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'object') {
     const keys = Object.keys(value as object).slice(0, 5);
-    return keys.length ? `an object with keys ${keys.map((k) => JSON.stringify(k)).join(', ')}` : 'an empty object';
+    return keys.length
+      ? `an object with keys ${keys.map((k) => JSON.stringify(k)).join(', ')}`
+      : 'an empty object';
   }
   return `a ${typeof value}`;
 }

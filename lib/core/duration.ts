@@ -13,7 +13,17 @@ export function parseDuration(text: string): number | null {
   for (let m = re.exec(t); m; m = re.exec(t)) {
     const n = Number(m[1]);
     const unit = m[2];
-    total += n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000);
+    total +=
+      n *
+      (unit === 'ms'
+        ? 1
+        : unit === 's'
+          ? 1000
+          : unit === 'm'
+            ? 60_000
+            : unit === 'h'
+              ? 3_600_000
+              : 86_400_000);
     matched = re.lastIndex;
   }
   return matched === t.length && matched > 0 ? total : null;

@@ -20,11 +20,18 @@ import {
   subsegmentLabel,
   type TraceRow,
 } from '../core/model.js';
-import type { LogSink, MetricDatum, MetricSink, ObjectStore, SourceStats, TraceSource } from '../core/ports.js';
+import type {
+  LogSink,
+  MetricDatum,
+  MetricSink,
+  ObjectStore,
+  SourceStats,
+  TraceSource,
+} from '../core/ports.js';
 import type { RegressionConfig } from '../core/regress/index.js';
-import { DDSketch } from '../core/stats/ddsketch.js';
 import { WindowAggregator } from '../core/stats/aggregate.js';
-import { REGRESSIONS, SPANS, SUBSEGMENT_STATS, TRACES, type TableDef, windowToken } from '../core/tables.js';
+import { DDSketch } from '../core/stats/ddsketch.js';
+import { REGRESSIONS, SPANS, SUBSEGMENT_STATS, type TableDef, TRACES, windowToken } from '../core/tables.js';
 import { LakeWriter } from './lake-writer.js';
 import { detectRegressions } from './regressions.js';
 
@@ -230,7 +237,10 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   const windows = [...new Set([...aggregator.windows(), ...traceRows.keys()])].sort((a, b) => a - b);
   const statsByWindow: { windowStart: number; windowMs: number; rows: StatsRow[] }[] = [];
   const allStats: StatsRow[] = [];
-  const overall = new Map<string, { parts: KeyParts; sketch: DDSketch; errors: number; faults: number; throttles: number; max: number }>();
+  const overall = new Map<
+    string,
+    { parts: KeyParts; sketch: DDSketch; errors: number; faults: number; throttles: number; max: number }
+  >();
   const metricData: MetricDatum[] = [];
   for (const window of windows) {
     if (writeSpans) {
@@ -266,14 +276,20 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
       acc.max = Math.max(acc.max, row.max_ms);
     }
     await writeTable(writer, SUBSEGMENT_STATS, window, rows, objectsWritten);
-    const tr = (traceRows.get(window) ?? []).sort((a, b) => a.start_time - b.start_time || cmp(a.trace_id, b.trace_id));
+    const tr = (traceRows.get(window) ?? []).sort(
+      (a, b) => a.start_time - b.start_time || cmp(a.trace_id, b.trace_id),
+    );
     await writeTable(writer, TRACES, window, tr, objectsWritten);
     statsByWindow.push({ windowStart: window, windowMs, rows });
     for (const row of rows) allStats.push(row);
     metricData.push(
-      ...windowMetrics(rows, (row) => aggregator.keyState(window, row.key)?.sketch ?? DDSketch.decode(row.sketch), {
-        keyCap: options.metricKeyCap,
-      }),
+      ...windowMetrics(
+        rows,
+        (row) => aggregator.keyState(window, row.key)?.sketch ?? DDSketch.decode(row.sketch),
+        {
+          keyCap: options.metricKeyCap,
+        },
+      ),
     );
     const windowTracesCount = tr.length;
     const slowest = [...rows].sort((a, b) => b.p99_ms - a.p99_ms).slice(0, 5);
@@ -299,7 +315,9 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
       byWindow.set(f.window_start, list);
     }
     for (const window of windows) {
-      const rows = (byWindow.get(window) ?? []).sort((a, b) => cmp(a.key, b.key) || cmp(a.statistic, b.statistic));
+      const rows = (byWindow.get(window) ?? []).sort(
+        (a, b) => cmp(a.key, b.key) || cmp(a.statistic, b.statistic),
+      );
       await writeTable(writer, REGRESSIONS, window, rows, objectsWritten);
     }
     for (const f of findings) {
@@ -342,7 +360,10 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
       tracesProcessed: traces,
       documentsRejected: rejected,
       degradingSubsegments: new Set(findings.map((f) => f.key)).size,
-      lagSeconds: options.nowMs !== undefined && newest !== null ? (options.nowMs - (newest + windowMs)) / 1000 : undefined,
+      lagSeconds:
+        options.nowMs !== undefined && newest !== null
+          ? (options.nowMs - (newest + windowMs)) / 1000
+          : undefined,
       timestampMs: newest ?? range?.fromMs ?? Date.now(),
     }),
   );
@@ -411,7 +432,13 @@ function regressionMetrics(findings: RegressionRow[], stats: StatsRow[]): Metric
   for (const f of worst.values()) {
     const s = rowsByKey.get(f.key);
     const label = s
-      ? subsegmentLabel({ kind: s.kind, service: s.service, name: s.name, awsOperation: s.aws_operation, awsResource: s.aws_resource })
+      ? subsegmentLabel({
+          kind: s.kind,
+          service: s.service,
+          name: s.name,
+          awsOperation: s.aws_operation,
+          awsResource: s.aws_resource,
+        })
       : f.name;
     out.push({
       name: 'RegressionRatio',
@@ -451,12 +478,19 @@ async function writeRejected(
       raw: r.raw,
     }),
   );
-  await store.put(name, new TextEncoder().encode(`${lines.join('\n')}\n`), { contentType: 'application/x-ndjson' });
+  await store.put(name, new TextEncoder().encode(`${lines.join('\n')}\n`), {
+    contentType: 'application/x-ndjson',
+  });
   return name;
 }
 
 function slug(text: string): string {
-  const base = text.replace(/^[a-z0-9]+:\/\//i, '').split(/[\\/]/).filter(Boolean).pop() ?? 'source';
+  const base =
+    text
+      .replace(/^[a-z0-9]+:\/\//i, '')
+      .split(/[\\/]/)
+      .filter(Boolean)
+      .pop() ?? 'source';
   return base.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'source';
 }
 

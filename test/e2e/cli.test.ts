@@ -12,7 +12,11 @@ const repo = join(import.meta.dirname, '..', '..');
 const cli = join(repo, 'bin', 'tracelake.js');
 
 async function tracelake(args: string[], cwd: string) {
-  return run(process.execPath, [cli, ...args], { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } });
+  return run(process.execPath, [cli, ...args], {
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
 }
 
 /** sha256 of every Parquet object under the lake's tables, by relative path. */
@@ -22,7 +26,8 @@ function lakeHashes(lake: string): Map<string, string> {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (name.endsWith('.parquet')) out.set(relative(lake, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
+      else if (name.endsWith('.parquet'))
+        out.set(relative(lake, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
     }
   };
   walk(lake);
@@ -38,7 +43,20 @@ describe('tracelake demo and run, end to end, read back with DuckDB', () => {
     // Prepare: a one-and-a-half-hour demo with a fixed start so the run is reproducible.
     work = mkdtempSync(join(tmpdir(), 'tracelake-e2e-'));
     const { stdout } = await tracelake(
-      ['demo', '--dir', 'demo', '--hours', '1.5', '--rps', '2', '--seed', '11', '--start', '2026-03-02T09:00:00Z', '--json'],
+      [
+        'demo',
+        '--dir',
+        'demo',
+        '--hours',
+        '1.5',
+        '--rps',
+        '2',
+        '--seed',
+        '11',
+        '--start',
+        '2026-03-02T09:00:00Z',
+        '--json',
+      ],
       work,
     );
     const parsed = JSON.parse(stdout);
@@ -59,7 +77,9 @@ describe('tracelake demo and run, end to end, read back with DuckDB', () => {
     expect(manifest.brokenDocuments).toBeGreaterThan(0);
     const rejected = readdirSync(join(lake, '_rejected'));
     expect(rejected.length).toBe(1);
-    const lines = readFileSync(join(lake, '_rejected', rejected[0]!), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(lake, '_rejected', rejected[0]!), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines.length).toBe(manifest.brokenDocuments);
     for (const line of lines) {
       const r = JSON.parse(line);
