@@ -11,7 +11,8 @@
  *   then bin representatives, sum is Σ representative × count).
  *
  * Quantile convention: the lower quantile, i.e. the value of 0-based rank ⌊q·(n−1)⌋ in sorted
- * order, answered as the representative of the bin holding that rank and clamped to [min, max].
+ * order, answered as the representative of the bin holding that rank and clamped to [min, max]
+ * (q = 0 and q = 1 answer min and max themselves).
  */
 import { ValidationError } from '../errors.js';
 import {
@@ -225,7 +226,8 @@ export class DDSketch {
 
   /**
    * The lower q-quantile: the value of 0-based rank ⌊q·(n−1)⌋, within α relative error, clamped to
-   * [min, max] (so q = 0 and q = 1 are exact while values were added, not decoded).
+   * [min, max]. q = 0 gives min and q = 1 gives max: exact while values were added, bin
+   * representatives after decoding.
    *
    * @returns NaN when the sketch is empty.
    * @throws RangeError when q is not in [0, 1].
@@ -234,6 +236,8 @@ export class DDSketch {
   quantile(q: number): number {
     if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile must be in [0, 1], got ${q}`);
     if (this.n === 0) return Number.NaN;
+    if (q === 0) return this.minValue;
+    if (q === 1) return this.maxValue;
     const rank = q * (this.n - 1);
     let value = this.valueOf(this.hi);
     let cumulative = this.zeroCount;
