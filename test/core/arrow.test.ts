@@ -1,4 +1,4 @@
-import { type DataType, type Table, vectorFromArray } from 'apache-arrow';
+import { type DataType, type Table, type Vector, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { arrowSchema, buildArrowTable } from '../../lib/core/arrow.js';
 import { LakeError } from '../../lib/core/errors.js';
@@ -17,7 +17,7 @@ function cell(table: Table, column: string, i: number): unknown {
 /** apache-arrow's generic builder: slow, but the reference for what the buffers must hold. */
 function referenceTable(def: TableDef, rows: readonly Record<string, unknown>[]) {
   const schema = arrowSchema(def);
-  const columns: Record<string, ReturnType<typeof vectorFromArray>> = {};
+  const columns: Record<string, Vector> = {};
   for (const field of schema.fields) {
     const col = def.columns.find((c) => c.name === field.name)!;
     const values = rows.map((r) => {
