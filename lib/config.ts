@@ -3,7 +3,7 @@
  * the variable and the bad value, so a misconfigured Lambda fails on its first invocation with a
  * message that says what to fix.
  */
-import { parseDuration } from './core/duration.js';
+import { parseDuration as parseDurationText } from './core/duration.js';
 import { ConfigError } from './core/errors.js';
 
 export interface RegressionEnv {
@@ -33,10 +33,16 @@ export interface TracelakeConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function durationOf(text: string, name: string): number {
-  const ms = parseDuration(text);
+/**
+ * Parses a duration such as `5m`, `90s`, `1h30m` or `250ms` into milliseconds.
+ *
+ * @example parseDuration('5m', 'TRACELAKE_WINDOW') === 300_000
+ * @throws ConfigError naming `what` and the bad text.
+ */
+export function parseDuration(text: string, what = 'duration'): number {
+  const ms = parseDurationText(text);
   if (ms === null || !Number.isFinite(ms)) {
-    throw new ConfigError(`${name}: "${text}" is not a duration (examples: 5m, 90s, 1h, 250ms)`);
+    throw new ConfigError(`${what}: "${text}" is not a duration (examples: 5m, 90s, 1h, 250ms)`);
   }
   return Math.round(ms);
 }
@@ -48,7 +54,7 @@ function str(env: Env, name: string): string | undefined {
 
 function duration(env: Env, name: string, fallback: string, allowZero = false): number {
   const v = str(env, name) ?? fallback;
-  const ms = durationOf(v, name);
+  const ms = parseDuration(v, name);
   if (ms === 0 && !allowZero) throw new ConfigError(`${name}: "${v}" must be longer than zero`);
   return ms;
 }

@@ -16,7 +16,10 @@ import type { CollectorDeps, WindowPipelineOptions } from '../../lib/pipeline/co
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'tracelake';
 
 export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Tracelake' });
+export const metrics = new Metrics({
+  serviceName,
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Tracelake',
+});
 export const tracer = new Tracer({ serviceName });
 
 /** Pipeline log lines through Powertools Logger: one JSON line each, with the invocation context. */
@@ -51,7 +54,7 @@ export function cloudDeps(config: TracelakeConfig = getConfig()): CollectorDeps 
       maxRps: config.xrayMaxRps,
       concurrency: config.xrayConcurrency,
     }),
-    store: openLake(config.lakeUri, { s3 }),
+    store: openLake(config.lakeUri, process.env, { s3 }),
     metrics: new CloudWatchMetricSink(cloudwatch, { namespace: config.metricsNamespace }),
     log: new PowertoolsLogSink(logger),
   };

@@ -15,13 +15,21 @@ import { backfill } from '../../lib/pipeline/collector.js';
 import { cloudDeps, logger, metrics, pipelineOptions, tracer } from '../shared/runtime.js';
 
 export interface WorkerResponse {
-  readonly windows: { windowStart: string; traces: number; spans: number; rejected: number; findings: number }[];
+  readonly windows: {
+    windowStart: string;
+    traces: number;
+    spans: number;
+    rejected: number;
+    findings: number;
+  }[];
 }
 
 function time(value: unknown, field: string): number {
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
   if (!Number.isFinite(ms)) {
-    throw new ConfigError(`window-worker event: "${field}" must be an ISO 8601 time; got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `window-worker event: "${field}" must be an ISO 8601 time; got ${JSON.stringify(value)}`,
+    );
   }
   return ms;
 }
@@ -34,7 +42,9 @@ function time(value: unknown, field: string): number {
  */
 export function parseWorkerEvent(event: unknown, windowMs: number): { fromMs: number; toMs: number } {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-    throw new ConfigError('window-worker event: expected { "windowStart": "<ISO>" } or { "from": "<ISO>", "to": "<ISO>" }');
+    throw new ConfigError(
+      'window-worker event: expected { "windowStart": "<ISO>" } or { "from": "<ISO>", "to": "<ISO>" }',
+    );
   }
   const e = event as Record<string, unknown>;
   if ('windowStart' in e) {
@@ -52,16 +62,18 @@ export function parseWorkerEvent(event: unknown, windowMs: number): { fromMs: nu
     if (toMs <= fromMs) throw new ConfigError('window-worker event: "to" must be after "from"');
     return { fromMs, toMs };
   }
-  throw new ConfigError('window-worker event: expected { "windowStart": "<ISO>" } or { "from": "<ISO>", "to": "<ISO>" }');
+  throw new ConfigError(
+    'window-worker event: expected { "windowStart": "<ISO>" } or { "from": "<ISO>", "to": "<ISO>" }',
+  );
 }
 
 async function work(event: unknown): Promise<WorkerResponse> {
   const config = getConfig();
   const range = parseWorkerEvent(event, config.windowMs);
-  const results = await backfill(cloudDeps(config), {
+  const { results } = await backfill(cloudDeps(config), {
     ...range,
+    ...pipelineOptions(config),
     windowMs: config.windowMs,
-    pipeline: pipelineOptions(config),
   });
   metrics.addMetric('WindowsProcessed', MetricUnit.Count, results.length);
   return {

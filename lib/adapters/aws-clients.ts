@@ -8,7 +8,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { XRayClient } from '@aws-sdk/client-xray';
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface ClientOptions {
   /** Defaults to the SDK's resolution (AWS_REGION, profile…). */
@@ -18,17 +18,23 @@ export interface ClientOptions {
 }
 
 /** The endpoint override the SDK will use for a service, if any (same precedence as the SDK). */
-export function endpointOverride(serviceEnvSuffix: 'XRAY' | 'S3' | 'CLOUDWATCH', env: Env): string | undefined {
+export function endpointOverride(
+  serviceEnvSuffix: 'XRAY' | 'S3' | 'CLOUDWATCH',
+  env: Env,
+): string | undefined {
   return env[`AWS_ENDPOINT_URL_${serviceEnvSuffix}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
 /** An S3 client; path-style addressing when an endpoint override (s3rver, MinIO) is set. */
 export function makeS3Client(options: ClientOptions = {}, env: Env = process.env): S3Client {
+  const endpoint = endpointOverride('S3', env);
   return new S3Client({
     ...(options.region ? { region: options.region } : {}),
+    // Explicit, so an `env` other than process.env (CLI tests) is honoured too.
+    ...(endpoint ? { endpoint } : {}),
     retryMode: 'adaptive',
     maxAttempts: options.maxAttempts ?? 5,
-    forcePathStyle: endpointOverride('S3', env) !== undefined,
+    forcePathStyle: endpoint !== undefined,
     // Checksums only where S3 demands them: s3rver mangles aws-chunked streaming uploads otherwise.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -36,18 +42,22 @@ export function makeS3Client(options: ClientOptions = {}, env: Env = process.env
 }
 
 /** An X-Ray client; adaptive retries so throttled windows slow down instead of failing. */
-export function makeXRayClient(options: ClientOptions = {}): XRayClient {
+export function makeXRayClient(options: ClientOptions = {}, env: Env = process.env): XRayClient {
+  const endpoint = endpointOverride('XRAY', env);
   return new XRayClient({
     ...(options.region ? { region: options.region } : {}),
+    ...(endpoint ? { endpoint } : {}),
     retryMode: 'adaptive',
     maxAttempts: options.maxAttempts ?? 8,
   });
 }
 
 /** A CloudWatch client (PutMetricData bodies are gzip-compressed by the SDK above 10 KB). */
-export function makeCloudWatchClient(options: ClientOptions = {}): CloudWatchClient {
+export function makeCloudWatchClient(options: ClientOptions = {}, env: Env = process.env): CloudWatchClient {
+  const endpoint = endpointOverride('CLOUDWATCH', env);
   return new CloudWatchClient({
     ...(options.region ? { region: options.region } : {}),
+    ...(endpoint ? { endpoint } : {}),
     retryMode: 'adaptive',
     maxAttempts: options.maxAttempts ?? 5,
   });
