@@ -1,0 +1,100 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalObjectStore } from '../../lib/adapters/local-store.js';
+import { LakeError } from '../../lib/core/errors.js';
+import { REGRESSIONS, SPANS, TRACES } from '../../lib/core/tables.js';
+import { LakeWriter } from '../../lib/pipeline/lake-writer.js';
+import { lakeGlob, withDuckDb } from '../helpers/duckdb.js';
+import { randomRows } from '../helpers/lake-rows.js';
+
+const W = Date.UTC(2026, 0, 1, 10, 5);
+const NEXT = W + 5 * 60_000;
+
+let lake: string;
+let store: LocalObjectStore;
+let writer: LakeWriter;
+beforeEach(async () => {
+  lake = await mkdtemp(path.join(tmpdir(), 'tracelake-writer-'));
+  store = new LocalObjectStore(lake);
+  writer = new LakeWriter(store);
+});
+afterEach(async () => {
+  await rm(lake, { recursive: true, force: true });
+});
+
+/** Span rows of one window, with distinct ids so counts can be checked. */
+function spanRows(n: number, tag: string, window = W) {
+  return randomRows(SPANS, n, n + tag.length).map((r, i) => ({
+    ...r,
+    id: `${tag}-${i}`,
+    window_start: window,
+  }));
+}
+
+describe('LakeWriter', () => {
+  it('writes parts at their Hive keys, readable as one table', async () => {
+    const a = await writer.writeWindow(SPANS, W, spanRows(10, 'a'), 0);
+    const b = await writer.writeWindow(SPANS, W, spanRows(5, 'b'), 1);
+
+    expect(a.key).toBe('spans/dt=2026-01-01/hour=10/20260101T100500Z-0000.parquet');
+    expect(b.key).toBe('spans/dt=2026-01-01/hour=10/20260101T100500Z-0001.parquet');
+    expect(a.bytes).toBe((await store.get(a.key))!.length);
+    const rows = await withDuckDb((q) =>
+      q(`SELECT count(*) AS n, min(dt) AS dt, min(hour) AS hour FROM ${lakeGlob(lake, 'spans')}`),
+    );
+    expect(rows[0]!.n).toBe(15);
+    expect(rows[0]!.hour).toBe(10);
+  });
+
+  it('removes stale parts when a window is re-written with fewer parts, and only that window', async () => {
+    // Prepare: a first run with three parts, and a neighbouring window that must be kept.
+    for (let p = 0; p < 3; p++) await writer.writeWindow(SPANS, W, spanRows(4, `old${p}`), p);
+    await writer.finishParts(SPANS, W, 3);
+    await writer.writeWindow(SPANS, NEXT, spanRows(2, 'next', NEXT), 0);
+
+    // Act: the re-run produces one part.
+    await writer.writeWindow(SPANS, W, spanRows(6, 'new'), 0);
+    const deleted = await writer.finishParts(SPANS, W, 1);
+
+    // Assess
+    expect(deleted).toEqual([
+      'spans/dt=2026-01-01/hour=10/20260101T100500Z-0001.parquet',
+      'spans/dt=2026-01-01/hour=10/20260101T100500Z-0002.parquet',
+    ]);
+    expect(await store.list('spans/')).toEqual([
+      'spans/dt=2026-01-01/hour=10/20260101T100500Z-0000.parquet',
+      'spans/dt=2026-01-01/hour=10/20260101T101000Z-0000.parquet',
+    ]);
+    const counts = await withDuckDb((q) =>
+      q(`SELECT window_start, count(*) AS n FROM ${lakeGlob(lake, 'spans')} GROUP BY 1 ORDER BY 1`),
+    );
+    expect(counts).toEqual([
+      { window_start: W, n: 6 },
+      { window_start: NEXT, n: 2 },
+    ]);
+    expect(await writer.finishParts(SPANS, W, 1)).toEqual([]);
+  });
+
+  it('replaces a whole-window table and clears it when the window is now empty', async () => {
+    const first = await writer.writeWindow(REGRESSIONS, W, randomRows(REGRESSIONS, 3));
+    expect(first.key).toBe('regressions/dt=2026-01-01/20260101T100500Z.parquet');
+    await writer.writeWindow(REGRESSIONS, W, randomRows(REGRESSIONS, 1, 9));
+    const n = await withDuckDb((q) => q(`SELECT count(*) AS n FROM ${lakeGlob(lake, 'regressions')}`));
+    expect(n[0]!.n).toBe(1);
+
+    const empty = await writer.writeWindow(REGRESSIONS, W, []);
+    expect(empty).toEqual({ key: first.key, bytes: 0 });
+    expect(await store.list('regressions/')).toEqual([]);
+    // Empty with nothing to clear is fine too.
+    expect((await writer.writeWindow(TRACES, W, [])).bytes).toBe(0);
+  });
+
+  it('rejects parts on whole-window tables and bad part numbers', async () => {
+    await expect(writer.writeWindow(TRACES, W, randomRows(TRACES, 1), 1)).rejects.toThrow(LakeError);
+    await expect(writer.writeWindow(SPANS, W, spanRows(1, 'x'), -1)).rejects.toThrow(/part -1/);
+    await expect(writer.writeWindow(SPANS, W, spanRows(1, 'x'), 10_000)).rejects.toThrow(LakeError);
+    await expect(writer.finishParts(TRACES, W, 0)).rejects.toThrow(/written whole/);
+  });
+});
