@@ -1,0 +1,601 @@
+/**
+ * The regression detector: folds each window's per-key statistics into the key's baseline state
+ * and reports the keys whose latency rose, as steps (current windows vs the recent baseline) and as
+ * drifts (a trend over hours), each with its onset, the trace IDs on both sides, and whether a new
+ * service version appeared around the onset.
+ *
+ * A finding needs all of:
+ * - practical significance: ratio ≥ minRatio and delta ≥ minDeltaMs, against the recent baseline
+ *   and, when a previous day exists, against the same hour on previous days (seasonality);
+ * - statistical significance from the sketches' bucket counts: Mann–Whitney for p50, a one-sided
+ *   Fisher exceedance test at the baseline's quantile for p90/p99, Mann–Kendall for drifts;
+ * - Benjamini–Hochberg across every test made in the window, at false discovery rate `fdr`.
+ *
+ * Everything a window's detection reads is bounded by that window's start, so the findings of a
+ * window do not depend on the order in which windows arrive or on a re-run.
+ */
+import { ValidationError } from '../errors.js';
+import type { RegressionKind, RegressionRow, RegressionStatistic, StatsRow } from '../model.js';
+import { DDSketch } from '../stats/ddsketch.js';
+import type { RegressionConfig } from './config.js';
+import {
+  emptyBaseline,
+  type HourPoint,
+  type KeyBaseline,
+  type RingEntry,
+  roundValue,
+  type SeriesPoint,
+  upsertByStart,
+} from './state.js';
+import {
+  type Bin,
+  benjaminiHochberg,
+  eDivisive,
+  fisherGreater,
+  mannKendall,
+  mannWhitneyGreater,
+  median,
+  theilSen,
+} from './stats.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+interface StatisticDef {
+  readonly name: RegressionStatistic;
+  readonly q: number;
+  /** Samples needed for the quantile to rest on at least one value above it. */
+  readonly need: number;
+}
+
+const STATISTICS: readonly StatisticDef[] = [
+  { name: 'p50', q: 0.5, need: 2 },
+  { name: 'p90', q: 0.9, need: 10 },
+  { name: 'p99', q: 0.99, need: 100 },
+];
+
+/** One window of statistics, as the pipeline hands it over. */
+export interface WindowStats {
+  readonly windowStart: number;
+  readonly windowMs: number;
+  readonly rows: readonly StatsRow[];
+}
+
+type DriftHorizon = 'short' | 'long';
+
+interface Candidate {
+  readonly state: KeyBaseline;
+  readonly kind: RegressionKind;
+  readonly horizon?: DriftHorizon;
+  readonly stat: StatisticDef;
+  readonly p: number;
+  readonly practical: boolean;
+  readonly baselineMs: number;
+  readonly currentMs: number;
+  /** Ring entries of the slow side and of the baseline side, for exemplars. */
+  readonly current: readonly RingEntry[];
+  readonly baseline: readonly RingEntry[];
+  /** Series the onset is searched in: starts and log values. */
+  readonly onsetStarts: readonly number[];
+  readonly onsetValues: readonly number[];
+  /** Where the onset falls back to when no change point is found. */
+  readonly fallbackSince: number;
+}
+
+function sketchOf(entry: RingEntry): DDSketch {
+  entry.decoded ??= DDSketch.decode(entry.sketch);
+  return entry.decoded;
+}
+
+function merged(entries: readonly RingEntry[]): DDSketch {
+  const first = entries[0];
+  if (!first) return new DDSketch();
+  const out = sketchOf(first).clone();
+  for (let i = 1; i < entries.length; i++) out.merge(sketchOf(entries[i]!));
+  return out;
+}
+
+function statValue(p: { p50: number; p90: number; p99: number }, stat: StatisticDef): number {
+  return stat.name === 'p50' ? p.p50 : stat.name === 'p90' ? p.p90 : p.p99;
+}
+
+const hourOf = (t: number): number => Math.floor(t / HOUR_MS) * HOUR_MS;
+
+/**
+ * Folds one key's row of one window into its baseline: replaces the window's entries if present,
+ * refreshes the hour's aggregate while all its windows are still in the ring, and prunes to the
+ * configured bounds (relative to the newest window of the key).
+ *
+ * @example applyWindow(baseline, row, row.window_start, 300_000, DEFAULT_REGRESSION_CONFIG)
+ */
+export function applyWindow(
+  state: KeyBaseline,
+  row: StatsRow,
+  start: number,
+  windowMs: number,
+  config: RegressionConfig,
+): void {
+  state.service = row.service;
+  state.name = row.name;
+  upsertByStart<SeriesPoint>(state.series, {
+    start,
+    count: row.count,
+    p50: roundValue(row.p50_ms),
+    p90: roundValue(row.p90_ms),
+    p99: roundValue(row.p99_ms),
+    versions: [...new Set(row.service_versions)].sort(),
+  });
+  upsertByStart<RingEntry>(state.ring, {
+    start,
+    count: row.count,
+    sketch: row.sketch.slice(),
+    exemplars: row.exemplar_trace_ids.slice(0, config.exemplars),
+  });
+  updateHour(state, hourOf(start));
+  const newest = Math.max(state.series.at(-1)!.start, state.ring.at(-1)!.start);
+  const ringSpan = (config.currentWindows + config.baselineWindows) * windowMs + HOUR_MS;
+  const hoursSpan = Math.max((config.seasonalDays + 1) * DAY_MS, (config.longDriftHours + 1) * HOUR_MS);
+  state.ring = state.ring.filter((e) => e.start > newest - ringSpan);
+  state.series = state.series.filter((e) => e.start > newest - config.historyWindows * windowMs);
+  state.hours = state.hours.filter((e) => e.start > hourOf(newest) - hoursSpan);
+}
+
+/** The hour's percentiles from its merged sketches, only while every window of it is in the ring. */
+function updateHour(state: KeyBaseline, hour: number): void {
+  const inHour = (e: { start: number }) => e.start >= hour && e.start < hour + HOUR_MS;
+  const ring = state.ring.filter(inHour);
+  const windows = state.series.filter(inHour).length;
+  if (ring.length === 0 || ring.length !== windows) return;
+  const sketch = merged(ring);
+  upsertByStart<HourPoint>(state.hours, {
+    start: hour,
+    count: sketch.count,
+    p50: roundValue(sketch.quantile(0.5)),
+    p90: roundValue(sketch.quantile(0.9)),
+    p99: roundValue(sketch.quantile(0.99)),
+  });
+}
+
+/**
+ * The seasonal baseline at time `t`: the median over previous days of the statistic around the
+ * same time of day. `upper` takes the larger of the hours within ±30 min (a tolerance for a daily
+ * change that does not start on the hour); `interp` interpolates between hour midpoints.
+ */
+function seasonalReference(
+  hours: ReadonlyMap<number, HourPoint>,
+  t: number,
+  stat: StatisticDef,
+  mode: 'upper' | 'interp',
+  days: number,
+): number | null {
+  const values: number[] = [];
+  for (let d = 1; d <= days; d++) {
+    const u = t - d * DAY_MS;
+    const h0 = hourOf(u - HOUR_MS / 2);
+    const a = hours.get(h0);
+    const b = hours.get(h0 + HOUR_MS);
+    const va = a && a.count >= stat.need ? statValue(a, stat) : null;
+    const vb = b && b.count >= stat.need ? statValue(b, stat) : null;
+    if (va === null && vb === null) continue;
+    if (mode === 'upper' || va === null || vb === null) {
+      values.push(Math.max(va ?? 0, vb ?? 0));
+    } else {
+      const f = (u - (h0 + HOUR_MS / 2)) / HOUR_MS;
+      values.push(va + (vb - va) * f);
+    }
+  }
+  return values.length > 0 ? median(values) : null;
+}
+
+function bins(sketch: DDSketch): Bin[] {
+  return [...sketch.bins()];
+}
+
+function countAbove(list: readonly Bin[], threshold: number): number {
+  let n = 0;
+  for (const b of list) if (b.value > threshold * (1 + 1e-12)) n += b.count;
+  return n;
+}
+
+function practicallyAbove(
+  current: number,
+  reference: number,
+  config: RegressionConfig,
+  ratio: number,
+): boolean {
+  return current >= ratio * reference && current - reference >= config.minDeltaMs;
+}
+
+function stepCandidates(
+  state: KeyBaseline,
+  t: number,
+  w: number,
+  hours: ReadonlyMap<number, HourPoint>,
+  config: RegressionConfig,
+): Candidate[] {
+  const curFrom = t - (config.currentWindows - 1) * w;
+  const baseFrom = curFrom - config.baselineWindows * w;
+  const current = state.ring.filter((e) => e.start >= curFrom && e.start <= t);
+  const baseline = state.ring.filter((e) => e.start >= baseFrom && e.start < curFrom);
+  if (!current.some((e) => e.start === t) || baseline.length < config.minBaselineWindows) return [];
+  const cs = merged(current);
+  if (cs.count < config.minSamples) return [];
+  const bs = merged(baseline);
+  const cBins = bins(cs);
+  const bBins = bins(bs);
+  const onsetFrom = t - 2 * (config.currentWindows + config.baselineWindows) * w;
+  const onset = state.series.filter((p) => p.start >= onsetFrom && p.start <= t && p.count > 0);
+  const out: Candidate[] = [];
+  for (const stat of STATISTICS) {
+    if (cs.count < Math.max(config.minSamples, stat.need) || bs.count < 2 * stat.need) continue;
+    const bq = bs.quantile(stat.q);
+    const cq = cs.quantile(stat.q);
+    let p: number;
+    if (stat.q === 0.5) {
+      p = mannWhitneyGreater(bBins, cBins).pGreater;
+    } else {
+      p = fisherGreater(countAbove(cBins, bq), cs.count, countAbove(bBins, bq), bs.count);
+    }
+    const seasonal = seasonalReference(hours, t, stat, 'upper', config.seasonalDays);
+    const practical =
+      practicallyAbove(cq, bq, config, config.minRatio) &&
+      (seasonal === null || practicallyAbove(cq, seasonal, config, config.minRatio));
+    const onsetPoints = onset.filter((pt) => statValue(pt, stat) > 0);
+    // Fallback onset: the first current window already above the halfway mark.
+    const halfway = bq * (1 + (config.minRatio - 1) / 2);
+    const firstHigh = state.series.find(
+      (pt) => pt.start >= curFrom && pt.start <= t && statValue(pt, stat) >= halfway,
+    );
+    out.push({
+      state,
+      kind: 'step',
+      stat,
+      p,
+      practical,
+      baselineMs: bq,
+      currentMs: cq,
+      current,
+      baseline,
+      onsetStarts: onsetPoints.map((pt) => pt.start),
+      onsetValues: onsetPoints.map((pt) => Math.log(statValue(pt, stat))),
+      fallbackSince: firstHigh?.start ?? t,
+    });
+  }
+  return out;
+}
+
+/** True when a straight line explains the series better than one level shift (so a step is not called a drift). */
+function lineBeatsStep(
+  xs: readonly number[],
+  ys: readonly number[],
+  slope: number,
+  intercept: number,
+): boolean {
+  const n = ys.length;
+  let sseLine = 0;
+  for (let i = 0; i < n; i++) sseLine += (ys[i]! - (intercept + slope * xs[i]!)) ** 2;
+  const prefix = new Float64Array(n + 1);
+  const prefix2 = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    prefix[i + 1] = prefix[i]! + ys[i]!;
+    prefix2[i + 1] = prefix2[i]! + ys[i]! ** 2;
+  }
+  const sse = (a: number, b: number) => {
+    const s = prefix[b]! - prefix[a]!;
+    return prefix2[b]! - prefix2[a]! - (s * s) / (b - a);
+  };
+  let sseStep = Number.POSITIVE_INFINITY;
+  for (let k = 3; k <= n - 3; k++) sseStep = Math.min(sseStep, sse(0, k) + sse(k, n));
+  return sseLine < sseStep;
+}
+
+interface TrendPoint {
+  readonly start: number;
+  readonly value: number;
+  readonly reference: number;
+}
+
+function trendCandidate(
+  state: KeyBaseline,
+  stat: StatisticDef,
+  horizon: DriftHorizon,
+  points: readonly TrendPoint[],
+  stepMs: number,
+  spanSteps: number,
+  current: readonly RingEntry[],
+  baseline: readonly RingEntry[],
+  config: RegressionConfig,
+): Candidate | null {
+  if (points.length < Math.ceil(0.8 * spanSteps)) return null;
+  const first = points[0]!.start;
+  const xs = points.map((pt) => (pt.start - first) / stepMs);
+  const ys = points.map((pt) => Math.log(pt.value / pt.reference));
+  const mk = mannKendall(ys);
+  let practical = false;
+  let currentMs = points.at(-1)!.value;
+  let baselineMs = currentMs;
+  if (mk.s > 0) {
+    const line = theilSen(xs, ys);
+    const rise = Math.exp(line.slope * (spanSteps - 1));
+    const last = points.at(-1)!;
+    currentMs = Math.exp(line.intercept + line.slope * xs.at(-1)!) * last.reference;
+    baselineMs = currentMs / rise;
+    practical =
+      rise >= config.driftMinRatio &&
+      currentMs - baselineMs >= config.minDeltaMs &&
+      lineBeatsStep(xs, ys, line.slope, line.intercept);
+  }
+  return {
+    state,
+    kind: 'drift',
+    horizon,
+    stat,
+    p: mk.pIncreasing,
+    practical,
+    baselineMs,
+    currentMs,
+    current,
+    baseline,
+    onsetStarts: points.map((pt) => pt.start),
+    onsetValues: ys,
+    fallbackSince: first,
+  };
+}
+
+function driftCandidates(
+  state: KeyBaseline,
+  t: number,
+  w: number,
+  hours: ReadonlyMap<number, HourPoint>,
+  config: RegressionConfig,
+): Candidate[] {
+  // Without a previous day a drift cannot be told from the daily ramp: no drift tests yet.
+  const oldest = Math.min(state.hours[0]?.start ?? t, state.series[0]?.start ?? t);
+  if (oldest > t - DAY_MS) return [];
+  const curFrom = t - (config.currentWindows - 1) * w;
+  const current = state.ring.filter((e) => e.start >= curFrom && e.start <= t);
+  const baseline = state.ring.filter((e) => e.start < curFrom).slice(0, config.baselineWindows);
+  const out: Candidate[] = [];
+  const shortFrom = t - config.driftWindows * w;
+  const recent = state.series.filter((p) => p.start > shortFrom && p.start <= t);
+  for (const stat of STATISTICS) {
+    const minCount = Math.max(stat.need, Math.ceil(config.minSamples / config.currentWindows));
+    const points: TrendPoint[] = [];
+    for (const p of recent) {
+      if (p.count < minCount) continue;
+      const reference = seasonalReference(hours, p.start, stat, 'interp', config.seasonalDays);
+      const value = statValue(p, stat);
+      if (reference === null || !(reference > 0) || !(value > 0)) continue;
+      points.push({ start: p.start, value, reference });
+    }
+    const c = trendCandidate(state, stat, 'short', points, w, config.driftWindows, current, baseline, config);
+    if (c) out.push(c);
+  }
+  // The long horizon runs once an hour, on whole days of hourly values (the daily pattern cancels).
+  if ((t + w) % HOUR_MS === 0 && w <= HOUR_MS) {
+    const lastHour = hourOf(t);
+    const from = lastHour - (config.longDriftHours - 1) * HOUR_MS;
+    const series = state.hours.filter((h) => h.start >= from && h.start <= lastHour);
+    for (const stat of STATISTICS) {
+      const points = series
+        .filter((h) => h.count >= Math.max(stat.need, config.minSamples) && statValue(h, stat) > 0)
+        .map((h) => ({ start: h.start, value: statValue(h, stat), reference: 1 }));
+      const c = trendCandidate(
+        state,
+        stat,
+        'long',
+        points,
+        HOUR_MS,
+        config.longDriftHours,
+        current,
+        baseline,
+        config,
+      );
+      if (c) out.push(c);
+    }
+  }
+  return out;
+}
+
+/** The onset: the latest upward change point of the series, or the fallback. */
+function onsetOf(c: Candidate, t: number, w: number, config: RegressionConfig): number {
+  const values = c.onsetValues;
+  if (values.length >= 6) {
+    const points = eDivisive(values, { minSize: 2, permutations: 99 });
+    const bounds = [0, ...points, values.length];
+    const mean = (a: number, b: number) => {
+      let s = 0;
+      for (let i = a; i < b; i++) s += values[i]!;
+      return s / (b - a);
+    };
+    const rising: number[] = [];
+    for (let k = 1; k < bounds.length - 1; k++) {
+      const before = mean(bounds[k - 1]!, bounds[k]!);
+      const after = mean(bounds[k]!, bounds[k + 1]!);
+      if (after - before > Math.log(1 + (config.minRatio - 1) / 4)) rising.push(bounds[k]!);
+    }
+    if (c.kind === 'step') {
+      // The step's own change point: the latest rise, not older than the baseline.
+      const notBefore = t - (config.currentWindows + config.baselineWindows) * w;
+      for (let k = rising.length - 1; k >= 0; k--) {
+        const start = c.onsetStarts[rising[k]!]!;
+        if (start >= notBefore && start <= t) return start;
+      }
+    } else if (rising.length > 0) {
+      return c.onsetStarts[rising[0]!]!;
+    }
+  }
+  return c.fallbackSince;
+}
+
+/** A version first seen within two windows of the onset (or after it) and never before it. */
+function newVersionNear(state: KeyBaseline, since: number, t: number, w: number): string | null {
+  const cut = since - 2 * w;
+  const before = state.series.filter((p) => p.start < cut);
+  if (before.length === 0) return null;
+  const seen = new Set(before.flatMap((p) => p.versions));
+  for (const p of state.series) {
+    if (p.start < cut || p.start > t) continue;
+    for (const v of p.versions) if (!seen.has(v)) return v;
+  }
+  return null;
+}
+
+/** Trace IDs of the slow side: every exemplar of the newest windows first. */
+function slowExemplars(entries: readonly RingEntry[], limit: number): string[] {
+  const ids = [...entries].sort((a, b) => b.start - a.start).flatMap((e) => e.exemplars);
+  return [...new Set(ids)].slice(0, limit);
+}
+
+/** Trace IDs of the baseline side: one per window round-robin, so they span the baseline. */
+function baselineExemplars(entries: readonly RingEntry[], limit: number): string[] {
+  const newestFirst = [...entries].sort((a, b) => b.start - a.start);
+  const out = new Set<string>();
+  const rounds = Math.max(0, ...newestFirst.map((e) => e.exemplars.length));
+  for (let round = 0; round < rounds && out.size < limit; round++) {
+    for (const e of newestFirst) {
+      const id = e.exemplars[round];
+      if (id !== undefined) out.add(id);
+      if (out.size >= limit) break;
+    }
+  }
+  return [...out];
+}
+
+/**
+ * Severity from the size of the change and the strength of the evidence.
+ *
+ * @example severityOf(2.5, 1e-9) === 'critical'; severityOf(1.25, 0.001) === 'low'
+ */
+export function severityOf(ratio: number, pValue: number): RegressionRow['severity'] {
+  if (ratio >= 2 && pValue <= 1e-6) return 'critical';
+  if (ratio >= 1.5 && pValue <= 1e-4) return 'high';
+  if (ratio >= 1.3) return 'medium';
+  return 'low';
+}
+
+function formatMs(ms: number): string {
+  if (ms >= 100) return `${Math.round(ms)} ms`;
+  if (ms >= 10) return `${ms.toFixed(1)} ms`;
+  return `${ms.toFixed(2)} ms`;
+}
+
+function formatTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+function summaryOf(
+  c: Candidate,
+  ratio: number,
+  since: number,
+  version: string | null,
+  w: number,
+  config: RegressionConfig,
+): string {
+  const what = `${c.stat.name} of ${c.state.key}`;
+  const numbers = `(${formatMs(c.baselineMs)} -> ${formatMs(c.currentMs)})`;
+  const tail = version ? `; new version ${version}` : '';
+  if (c.kind === 'step')
+    return `${what} rose ${ratio.toFixed(2)}x ${numbers} since ${formatTime(since)}${tail}`;
+  const span =
+    c.horizon === 'long'
+      ? `${config.longDriftHours} h`
+      : `${Math.round((config.driftWindows * w) / 60_000 / 6) / 10} h`;
+  return `${what} is drifting up: ${ratio.toFixed(2)}x over ${span} ${numbers}, since ${formatTime(since)}${tail}`;
+}
+
+/**
+ * Folds one window into the baselines (`states`, by key; new keys are added) and returns the
+ * window's findings, sorted by key and statistic.
+ *
+ * @example
+ * const states = new Map<string, KeyBaseline>();
+ * for (const w of windows) findings.push(...detectWindow(states, w, resolveRegressionConfig()));
+ */
+export function detectWindow(
+  states: Map<string, KeyBaseline>,
+  input: WindowStats,
+  config: RegressionConfig,
+): RegressionRow[] {
+  const t = input.windowStart;
+  const w = input.windowMs;
+  const touched: KeyBaseline[] = [];
+  for (const row of input.rows) {
+    let state = states.get(row.key);
+    if (!state || state.windowMs !== w) {
+      // A new window length makes the old history incomparable: start the key afresh.
+      state = emptyBaseline(row.key, row.service, row.name, w);
+      states.set(row.key, state);
+    }
+    applyWindow(state, row, t, w, config);
+    touched.push(state);
+  }
+  const candidates: Candidate[] = [];
+  for (const state of touched) {
+    try {
+      const hours = new Map(state.hours.map((h) => [h.start, h]));
+      candidates.push(...stepCandidates(state, t, w, hours, config));
+      candidates.push(...driftCandidates(state, t, w, hours, config));
+    } catch (error) {
+      // A sketch that cannot be read or merged (another accuracy) leaves the key untested, not the run.
+      if (!(error instanceof RangeError) && !(error instanceof ValidationError)) throw error;
+    }
+  }
+  const adjusted = benjaminiHochberg(candidates.map((c) => c.p));
+  const kept: { c: Candidate; p: number }[] = [];
+  candidates.forEach((c, i) => {
+    const p = adjusted[i]!;
+    if (c.practical && p <= config.fdr) kept.push({ c, p });
+  });
+  // One finding per key and statistic: a step explains a trend, a short drift a long one.
+  const rank = (c: Candidate) => (c.kind === 'step' ? 0 : c.horizon === 'short' ? 1 : 2);
+  const best = new Map<string, { c: Candidate; p: number }>();
+  for (const k of kept) {
+    const id = `${k.c.state.key}\u0000${k.c.stat.name}`;
+    const other = best.get(id);
+    if (!other || rank(k.c) < rank(other.c)) best.set(id, k);
+  }
+  const rows: RegressionRow[] = [];
+  for (const { c, p } of best.values()) {
+    const ratio = c.currentMs / c.baselineMs;
+    const since = onsetOf(c, t, w, config);
+    const version = newVersionNear(c.state, since, t, w);
+    rows.push({
+      window_start: t,
+      key: c.state.key,
+      service: c.state.service,
+      name: c.state.name,
+      kind: c.kind,
+      statistic: c.stat.name,
+      baseline_ms: c.baselineMs,
+      current_ms: c.currentMs,
+      ratio,
+      p_value: p,
+      severity: severityOf(ratio, p),
+      since,
+      exemplar_trace_ids: slowExemplars(c.current, config.exemplars),
+      baseline_exemplar_trace_ids: baselineExemplars(c.baseline, config.exemplars),
+      new_version: version,
+      summary: summaryOf(c, ratio, since, version, w, config),
+    });
+  }
+  return rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.statistic < b.statistic ? -1 : 1));
+}
+
+/**
+ * Processes windows in time order (a window given twice counts once, the later copy wins) and
+ * returns all their findings.
+ *
+ * @example detectWindows(states, [{ windowStart, windowMs: 300_000, rows }], resolveRegressionConfig())
+ */
+export function detectWindows(
+  states: Map<string, KeyBaseline>,
+  windows: readonly WindowStats[],
+  config: RegressionConfig,
+): RegressionRow[] {
+  const byStart = new Map<number, WindowStats>();
+  for (const w of windows) byStart.set(w.windowStart, w);
+  const ordered = [...byStart.values()].sort((a, b) => a.windowStart - b.windowStart);
+  return ordered.flatMap((w) => detectWindow(states, w, config));
+}
