@@ -8,12 +8,12 @@ import { ValidationError } from '../errors.js';
 import type { DecodedRecord, Rejection, SourceLocation, SpanNode } from '../model.js';
 import type { RawRecord } from '../ports.js';
 import {
+  aTypeName,
   isObject,
   type JsonObject,
   own,
   parseSegmentDocument,
   show,
-  typeName,
   validateSubsegmentFragment,
 } from './document.js';
 
@@ -178,19 +178,20 @@ function decodeArray(
     return true;
   }
   if (nesting >= MAX_ARRAY_NESTING) return false;
-  const unrecognised: number[] = [];
+  // Where each unrecognised element's rejection belongs, so rejections stay in document order.
+  const unrecognised: { index: number; at: number }[] = [];
   let any = false;
   items.forEach((item, i) => {
     if (decodeValue(item, location, `${pointer}[${i}]`, sink, nesting + 1)) any = true;
-    else unrecognised.push(i);
+    else unrecognised.push({ index: i, at: sink.rejections.length });
   });
   if (!any) return false;
   // A mixed array: the X-Ray parts were decoded, the rest cannot be placed anywhere.
-  for (const i of unrecognised) {
-    const item = items[i];
-    sink.rejections.push({
-      location: withPointer(location, `${pointer}[${i}]`),
-      reason: `${pointer}[${i}] is ${describe(item)} in an array of X-Ray documents, and is not an X-Ray document itself`,
+  for (const { index, at } of unrecognised.reverse()) {
+    const item = items[index];
+    sink.rejections.splice(at, 0, {
+      location: withPointer(location, `${pointer}[${index}]`),
+      reason: `${pointer}[${index}] is ${describe(item)} in an array of X-Ray documents, and is not an X-Ray document itself`,
       raw: rawText(item),
     });
   }
@@ -332,7 +333,7 @@ function isTraceSummary(value: unknown): boolean {
 function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (isObject(value)) return 'an object';
-  return `a ${typeName(value)} ${show(value)}`;
+  return `${aTypeName(value)} ${show(value)}`;
 }
 
 function count(n: number, singular: string, plural = `${singular}s`): string {

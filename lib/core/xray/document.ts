@@ -63,7 +63,7 @@ export function parseSegmentDocument(doc: unknown, ctx: DocumentContext): SpanNo
   const where = ctx.location.pointer ?? '';
   if (!isObject(doc)) {
     throw new ValidationError(
-      `${entity('segment', undefined, where)}expected a JSON object, got ${typeName(doc)}`,
+      `${entity('segment', undefined, where)}expected a JSON object, got ${aTypeName(doc)}`,
     );
   }
   const type = own(doc, 'type');
@@ -207,7 +207,7 @@ function buildNode(
     const contentLength = own(response, 'content_length');
     if (contentLength !== undefined && contentLength !== null && typeof contentLength !== 'number') {
       fail(
-        `http.response.content_length ${show(contentLength)} is a ${typeName(contentLength)}, not a number`,
+        `http.response.content_length ${show(contentLength)} is ${aTypeName(contentLength)}, not a number`,
       );
     }
   }
@@ -239,7 +239,7 @@ function buildNode(
   const rawChildren = own(doc, 'subsegments');
   const children: SpanNode[] = [];
   if (rawChildren !== undefined) {
-    if (!Array.isArray(rawChildren)) return fail(`subsegments is a ${typeName(rawChildren)}, not an array`);
+    if (!Array.isArray(rawChildren)) return fail(`subsegments is ${aTypeName(rawChildren)}, not an array`);
     if (rawChildren.length > 0 && depth + 1 >= MAX_NESTING) {
       fail(`subsegments are nested more than ${MAX_NESTING} levels deep`);
     }
@@ -247,7 +247,7 @@ function buildNode(
     rawChildren.forEach((child, i) => {
       const childWhere = where ? `${where} > subsegments[${i}]` : `subsegments[${i}]`;
       if (!isObject(child)) {
-        fail(`subsegments[${i}] is a ${typeName(child)}, not a subsegment object`);
+        fail(`subsegments[${i}] is ${aTypeName(child)}, not a subsegment object`);
       }
       children.push(
         buildNode(child as JsonObject, 'subsegment', childWhere, location, depth + 1, {
@@ -326,7 +326,7 @@ function lastPart(value: string, separator: string): string {
 function annotationsOf(doc: JsonObject, fail: (m: string) => never): Record<string, string> | null {
   const raw = own(doc, 'annotations');
   if (raw === undefined || raw === null) return null;
-  if (!isObject(raw)) return fail(`annotations is a ${typeName(raw)}, not an object`);
+  if (!isObject(raw)) return fail(`annotations is ${aTypeName(raw)}, not an object`);
   // A prototype-less record: keys such as "__proto__" stay ordinary data.
   const out: Record<string, string> = Object.create(null);
   let count = 0;
@@ -336,7 +336,7 @@ function annotationsOf(doc: JsonObject, fail: (m: string) => never): Record<stri
       out[key] = String(value);
     else
       fail(
-        `annotation ${JSON.stringify(key)} has a ${typeName(value)} value (only string, number or boolean)`,
+        `annotation ${JSON.stringify(key)} has ${aTypeName(value)} value (only string, number or boolean)`,
       );
     count++;
   }
@@ -373,7 +373,7 @@ function optionalObject(
 ): JsonObject | undefined {
   const value = own(obj, key);
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) return fail(`${path} is a ${typeName(value)}, not an object`);
+  if (!isObject(value)) return fail(`${path} is ${aTypeName(value)}, not an object`);
   return value;
 }
 
@@ -413,6 +413,13 @@ export function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
+}
+
+/** `an array`, `an object`, `a string`, `null`. */
+export function aTypeName(value: unknown): string {
+  const name = typeName(value);
+  if (name === 'null') return name;
+  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
 }
 
 function truncateText(text: string, max: number): string {
