@@ -93,7 +93,10 @@ export function windowMetrics(
   for (const row of rows) {
     const subsegment = subsegmentLabel(partsOf(row));
     let keys = byWindow.get(row.window_start);
-    if (!keys) byWindow.set(row.window_start, (keys = new Map()));
+    if (!keys) {
+      keys = new Map();
+      byWindow.set(row.window_start, keys);
+    }
     const id = `${row.service}\u0000${subsegment}`;
     let acc = keys.get(id);
     if (!acc) {
