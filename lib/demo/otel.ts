@@ -223,14 +223,19 @@ export async function writeOtelDemo(
       }
       const lines: string[] = [];
       let spanCount = 0;
+      // A broken document becomes one bad span: its subsegments would be valid spans on their own.
+      const segments =
+        trace.brokenDocuments > 0
+          ? trace.segments.map((d) => (typeof d === 'string' ? d : { ...d, subsegments: undefined }))
+          : trace.segments;
       if (format === 'aws-spans') {
-        const out = toAwsSpanEvents(trace.segments);
+        const out = toAwsSpanEvents(segments);
         for (const event of out.output) lines.push(JSON.stringify(event));
         spanCount = out.output.length;
         tally(counts, out, trace.brokenDocuments);
         lines.push(...out.unparsable);
       } else {
-        const out = toOtlpTracesData(trace.segments);
+        const out = toOtlpTracesData(segments);
         if (out.output) lines.push(JSON.stringify(out.output));
         spanCount = out.completeSpans;
         tally(counts, out, trace.brokenDocuments);

@@ -115,7 +115,7 @@ export function mapOtelSpan(span: JsonObject, resource: Attributes, location: So
   if (name === '') return { type: 'rejected', reason: `${id}: name is empty` };
 
   const httpStatus = numberAttr(attrs, 'http.response.status_code', 'http.status_code');
-  const flags = failureFlags(attrs, httpStatus, statusCode(span.status));
+  const flags = failureFlags(attrs, httpStatus, statusCode(span.status), exceptionTypes(span.events));
   const node: SpanNode = {
     traceId: traceId.id,
     id: spanId.id,
@@ -217,6 +217,42 @@ function readTimes(span: JsonObject, rawAttrs: unknown): { startMs: number; endM
 
 type StatusCode = 'UNSET' | 'OK' | 'ERROR';
 
+/**
+ * AWS error codes that mean "throttled": AWS answers most of them with HTTP 400, not 429, so
+ * X-Ray's SDKs flag throttling from the error code; OTel carries it as an `exception` event.
+ */
+const THROTTLING_ERRORS = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'RequestThrottled',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'EC2ThrottledException',
+]);
+
+function isThrottling(exceptionType: string): boolean {
+  // Types may be qualified: `botocore.errorfactory.ProvisionedThroughputExceededException`.
+  return THROTTLING_ERRORS.has(exceptionType.slice(exceptionType.lastIndexOf('.') + 1));
+}
+
+/** `exception.type` of the span's `exception` events. */
+function exceptionTypes(events: unknown): string[] {
+  if (!Array.isArray(events)) return [];
+  const types: string[] = [];
+  for (const event of events) {
+    if (!isObject(event) || event.name !== 'exception') continue;
+    const type = stringAttr(attributesOf(event.attributes), 'exception.type');
+    if (type) types.push(type);
+  }
+  return types;
+}
+
 function statusCode(status: unknown): StatusCode {
   const code = isObject(status) ? status.code : undefined;
   if (code === 2 || code === 'ERROR' || code === 'STATUS_CODE_ERROR') return 'ERROR';
@@ -226,13 +262,14 @@ function statusCode(status: unknown): StatusCode {
 
 /**
  * The X-Ray flags when the span carries them (converted data); else from the HTTP status as X-Ray
- * itself does (429 error + throttle, 4xx error, 5xx fault), and an ERROR status without a 4xx/5xx
- * status is a fault.
+ * itself does (429 or an AWS throttling error: error + throttle, 4xx error, 5xx fault), and an
+ * ERROR status without a 4xx/5xx status is a fault.
  */
 function failureFlags(
   attrs: Attributes,
   httpStatus: number | null,
   status: StatusCode,
+  exceptions: readonly string[],
 ): { error: boolean; fault: boolean; throttle: boolean } {
   const error = boolAttr(attrs, 'aws.xray.error');
   const fault = boolAttr(attrs, 'aws.xray.fault');
@@ -241,7 +278,7 @@ function failureFlags(
     return { error: error ?? false, fault: fault ?? false, throttle: throttle ?? false };
   }
   if (httpStatus !== null && httpStatus >= 400 && httpStatus <= 499) {
-    return { error: true, fault: false, throttle: httpStatus === 429 };
+    return { error: true, fault: false, throttle: httpStatus === 429 || exceptions.some(isThrottling) };
   }
   if (httpStatus !== null && httpStatus >= 500 && httpStatus <= 599)
     return { error: false, fault: true, throttle: false };
@@ -289,28 +326,41 @@ function awsOperation(attrs: Attributes, awsApi: boolean): string | null {
   );
 }
 
+/**
+ * The resource an AWS call touched, in X-Ray's terms so keys match the X-Ray decoder's: a queue by
+ * its name (last part of the URL), a topic by its name (last part of the ARN), a function by name.
+ */
 function awsResource(attrs: Attributes): string | null {
-  return (
-    firstString(attrs, 'aws.dynamodb.table_names') ??
-    stringAttr(
-      attrs,
-      'aws.table_name',
-      'aws.table.name',
-      'aws.s3.bucket',
-      'aws.bucket_name',
-      'aws.sqs.queue.url',
-      'aws.queue_url',
-      'aws.queue.url',
-      'aws.sns.topic.arn',
-      'aws.topic_arn',
-      'aws.function_name',
-      'aws.lambda.function.name',
-      'aws.kinesis.stream_name',
-      'aws.stream.name',
-      'messaging.destination.name',
-      'aws.remote.resource.identifier',
-    )
+  const table =
+    firstString(attrs, 'aws.dynamodb.table_names') ?? stringAttr(attrs, 'aws.table_name', 'aws.table.name');
+  if (table) return table;
+  const bucket = stringAttr(attrs, 'aws.s3.bucket', 'aws.bucket_name');
+  if (bucket) return bucket;
+  const queue = stringAttr(attrs, 'aws.sqs.queue.url', 'aws.queue_url', 'aws.queue.url');
+  if (queue) return lastPart(queue.replace(/\/+$/, ''), '/');
+  const topic = stringAttr(attrs, 'aws.sns.topic.arn', 'aws.topic_arn');
+  if (topic) return lastPart(topic, ':');
+  const fn = stringAttr(attrs, 'aws.function_name', 'aws.lambda.function.name', 'faas.invoked_name');
+  if (fn) return functionName(fn);
+  return stringAttr(
+    attrs,
+    'aws.kinesis.stream_name',
+    'aws.stream.name',
+    'messaging.destination.name',
+    'aws.remote.resource.identifier',
   );
+}
+
+function functionName(value: string): string {
+  const marker = ':function:';
+  const at = value.indexOf(marker);
+  if (!value.startsWith('arn:') || at < 0) return value;
+  return value.slice(at + marker.length).split(':')[0] || value;
+}
+
+function lastPart(value: string, separator: string): string {
+  const at = value.lastIndexOf(separator);
+  return at >= 0 && at < value.length - 1 ? value.slice(at + 1) : value;
 }
 
 function httpUrl(attrs: Attributes): string | null {
