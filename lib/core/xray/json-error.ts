@@ -51,12 +51,16 @@ export function locateJsonError(text: string): JsonSyntaxProblem | null {
       if (c === '\\') {
         const e = text[i + 1];
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return 'bad \\u escape in a string';
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+            i++;
+            return 'bad \\u escape in a string';
+          }
           i += 6;
         } else if (e !== undefined && '"\\/bfnrt'.includes(e)) {
           i += 2;
         } else {
-          return `bad escape ${found(text, i + 1)} in a string`;
+          i++;
+          return `bad escape ${found(text, i)} in a string`;
         }
         continue;
       }
