@@ -30,7 +30,15 @@ export class FileSource implements TraceSource {
     parseErrors: 0,
   };
 
-  constructor(private readonly root: string) {}
+  private readonly maxJsonBytes: number;
+
+  /** `options.maxJsonBytes` lowers the whole-file `.json` limit (tests; small Lambda memory). */
+  constructor(
+    private readonly root: string,
+    options: { readonly maxJsonBytes?: number } = {},
+  ) {
+    this.maxJsonBytes = options.maxJsonBytes ?? MAX_JSON_FILE_BYTES;
+  }
 
   describe(): string {
     return this.root;
@@ -75,11 +83,11 @@ export class FileSource implements TraceSource {
     try {
       const size = (await stat(file)).size;
       this.counters.bytes += size;
-      if (!gzip && size > MAX_JSON_FILE_BYTES) {
-        yield this.unreadable(file, tooBig(size));
+      if (!gzip && size > this.maxJsonBytes) {
+        yield this.unreadable(file, tooBig(size, this.maxJsonBytes));
         return;
       }
-      text = await readCapped(open(file, gzip), MAX_JSON_FILE_BYTES);
+      text = await readCapped(open(file, gzip), this.maxJsonBytes);
     } catch (err) {
       yield this.unreadable(file, describeError(err));
       return;
@@ -184,7 +192,7 @@ async function readCapped(stream: Readable, maxBytes: number): Promise<string> {
     for await (const chunk of stream) {
       const buf = chunk as Buffer;
       total += buf.length;
-      if (total > maxBytes) throw new Error(tooBig(total, true));
+      if (total > maxBytes) throw new Error(tooBig(total, maxBytes, true));
       chunks.push(buf);
     }
   } finally {
@@ -193,9 +201,9 @@ async function readCapped(stream: Readable, maxBytes: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function tooBig(bytes: number, atLeast = false): string {
-  const mb = (n: number) => `${Math.round(n / (1024 * 1024))} MB`;
-  return `it is ${atLeast ? 'more than ' : ''}${mb(bytes)}, above the ${mb(MAX_JSON_FILE_BYTES)} limit for a whole-file .json (split it, or write it as .ndjson)`;
+function tooBig(bytes: number, limit: number, atLeast = false): string {
+  const size = (n: number) => (n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MB` : `${n} bytes`);
+  return `it is ${atLeast ? 'more than ' : ''}${size(atLeast ? limit : bytes)}, above the ${size(limit)} limit for a whole-file .json (split it, or write it as .ndjson)`;
 }
 
 function parseRejection(file: string, line: number | undefined, text: string, err: unknown): Rejection {

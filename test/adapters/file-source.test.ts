@@ -138,6 +138,28 @@ describe('FileSource', () => {
     );
   });
 
+  it('a whole-file .json above the size limit is rejected without being read, plain or gzipped; NDJSON has no limit', async () => {
+    const big = `[${'1,'.repeat(600)}1]`;
+    const plain = write('a.json', big);
+    const zipped = write('b.json.gz', gzipSync(big));
+    const lines = write('c.ndjson', `${big}\n${big}\n`);
+    const events = await collect(new FileSource(dir, { maxJsonBytes: 1000 }));
+    expect(rejections(events).map((r) => [r.location.source, r.reason])).toEqual([
+      [
+        plain,
+        'cannot read the file: it is 1203 bytes, above the 1000 bytes limit for a whole-file .json (split it, or write it as .ndjson)',
+      ],
+      [
+        zipped,
+        'cannot read the file: it is more than 1000 bytes, above the 1000 bytes limit for a whole-file .json (split it, or write it as .ndjson)',
+      ],
+    ]);
+    expect(records(events).map((r) => [r.source, r.line])).toEqual([
+      [lines, 1],
+      [lines, 2],
+    ]);
+  });
+
   it('reports its path', () => {
     expect(new FileSource('/data/traces').describe()).toBe('/data/traces');
   });

@@ -23,11 +23,20 @@ const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 /** A plain JSON object, as `JSON.parse` returns it. */
 export type JsonObject = { readonly [key: string]: unknown };
 
+/**
+ * True for a JSON object (not an array, not null).
+ *
+ * @example isObject({}) === true; isObject([]) === false
+ */
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Own-property read, so keys such as `__proto__` or `constructor` never reach the prototype. */
+/**
+ * Own-property read, so keys such as `__proto__` or `constructor` never reach the prototype.
+ *
+ * @example own({}, 'constructor') === undefined
+ */
 export function own(obj: JsonObject, key: string): unknown {
   return Object.hasOwn(obj, key) ? obj[key] : undefined;
 }
@@ -397,7 +406,11 @@ function entity(kind: SpanKind, doc: unknown, where: string): string {
   return `${kind}${named}${where ? ` (${where})` : ''}: `;
 }
 
-/** A value as it would appear in the document, kept short. */
+/**
+ * A value as it would appear in the document, kept short.
+ *
+ * @example show('abc') === '"abc"'; show(200) === '200'
+ */
 export function show(value: unknown): string {
   if (value === undefined) return 'undefined';
   let text: string;
@@ -409,13 +422,17 @@ export function show(value: unknown): string {
   return truncateText(text, 80);
 }
 
-export function typeName(value: unknown): string {
+function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
 }
 
-/** `an array`, `an object`, `a string`, `null`. */
+/**
+ * The JSON type of a value with its article, for messages.
+ *
+ * @example aTypeName([]) === 'an array'; aTypeName('x') === 'a string'; aTypeName(null) === 'null'
+ */
 export function aTypeName(value: unknown): string {
   const name = typeName(value);
   if (name === 'null') return name;

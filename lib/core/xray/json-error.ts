@@ -174,7 +174,11 @@ export function locateJsonError(text: string): JsonSyntaxProblem | null {
   return null;
 }
 
-/** 1-based line and column of a character offset. */
+/**
+ * 1-based line and column of a character offset.
+ *
+ * @example lineColumn('ab\ncd', 4) // => { line: 2, column: 2 }
+ */
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
