@@ -4,8 +4,8 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
+  ListObjectsCommand,
+  type ListObjectsCommandOutput,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -29,6 +29,8 @@ export interface S3ObjectStoreOptions {
   /** Parts uploaded at once. Default 4. */
   readonly uploadConcurrency?: number;
   readonly conditionalWrites?: ConditionalMode;
+  /** Keys per `ListObjectsV2` page (S3 maximum and default 1,000). */
+  readonly listPageSize?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -85,6 +87,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly threshold: number;
   private readonly partSize: number;
   private readonly concurrency: number;
+  private readonly listPageSize: number | undefined;
   private conditional: Promise<'native' | 'emulated'> | undefined;
 
   constructor(
@@ -98,6 +101,7 @@ export class S3ObjectStore implements ObjectStore {
     this.threshold = options.multipartThresholdBytes ?? 8 * MIB;
     this.partSize = Math.max(5 * MIB, options.partSizeBytes ?? 8 * MIB);
     this.concurrency = options.uploadConcurrency ?? 4;
+    this.listPageSize = options.listPageSize;
     const mode = options.conditionalWrites ?? 'auto';
     if (mode !== 'auto') this.conditional = Promise.resolve(mode);
   }
@@ -165,16 +169,19 @@ export class S3ObjectStore implements ObjectStore {
 
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
-    let token: string | undefined;
+    // ListObjects (v1) paged by Marker = last key: the same listing as v2 on S3, and s3rver cannot
+    // make v2 continuation tokens on Node 20 (they use DES, which OpenSSL 3 dropped).
+    let after: string | undefined;
     // No delimiter: s3rver's delimiter listing skips folders that hold only folders.
     do {
-      let out: ListObjectsV2CommandOutput;
+      let out: ListObjectsCommandOutput;
       try {
         out = await this.client.send(
-          new ListObjectsV2Command({
+          new ListObjectsCommand({
             Bucket: this.bucket,
             Prefix: this.root + prefix,
-            ContinuationToken: token,
+            ...(after ? { Marker: after } : {}),
+            ...(this.listPageSize ? { MaxKeys: this.listPageSize } : {}),
           }),
         );
       } catch (e) {
@@ -183,8 +190,9 @@ export class S3ObjectStore implements ObjectStore {
       for (const o of out.Contents ?? []) {
         if (o.Key?.startsWith(this.root)) keys.push(o.Key.slice(this.root.length));
       }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
+      const last = out.Contents?.at(-1)?.Key;
+      after = out.IsTruncated && last ? last : undefined;
+    } while (after);
     return keys.sort();
   }
 

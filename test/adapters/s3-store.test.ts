@@ -4,7 +4,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
@@ -112,20 +112,20 @@ describe('S3ObjectStore', () => {
   });
 
   it('lists every page without a delimiter, relative to the prefix, sorted', async () => {
-    s3.on(ListObjectsV2Command)
+    s3.on(ListObjectsCommand)
       .resolvesOnce({
-        Contents: [{ Key: 'tl/spans/b' }, { Key: 'tl/spans/a' }],
+        Contents: [{ Key: 'tl/spans/a' }, { Key: 'tl/spans/b' }],
         IsTruncated: true,
-        NextContinuationToken: 'n1',
       })
-      .resolvesOnce({ Contents: [{ Key: 'tl/spans/c' }], IsTruncated: false });
+      .resolvesOnce({ Contents: [{ Key: 'tl/spans/d' }, { Key: 'tl/spans/c' }], IsTruncated: false });
     const store = new S3ObjectStore(client, 'lake', 'tl');
 
-    expect(await store.list('spans/')).toEqual(['spans/a', 'spans/b', 'spans/c']);
-    const calls = s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
-    expect(calls.map((c) => [c.Prefix, c.ContinuationToken, c.Delimiter])).toEqual([
+    expect(await store.list('spans/')).toEqual(['spans/a', 'spans/b', 'spans/c', 'spans/d']);
+    const calls = s3.commandCalls(ListObjectsCommand).map((c) => c.args[0].input);
+    // The next page starts after the last key seen.
+    expect(calls.map((c) => [c.Prefix, c.Marker, c.Delimiter])).toEqual([
       ['tl/spans/', undefined, undefined],
-      ['tl/spans/', 'n1', undefined],
+      ['tl/spans/', 'tl/spans/b', undefined],
     ]);
   });
 
