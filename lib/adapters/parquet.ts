@@ -11,7 +11,8 @@
  * 5. the installed package (`parquet-wasm/esm/parquet_wasm_bg.wasm`).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// Aliased: Lambda bundles often add a banner that declares `createRequire` at the top level.
+import { createRequire as moduleRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Table as ArrowTable, tableFromIPC, tableToIPC } from 'apache-arrow';
@@ -63,7 +64,7 @@ function candidatePaths(): { path: string; from: string }[] {
   if (here) {
     try {
       out.push({
-        path: createRequire(here).resolve(`parquet-wasm/esm/${WASM_FILE}`),
+        path: moduleRequire(here).resolve(`parquet-wasm/esm/${WASM_FILE}`),
         from: 'the parquet-wasm package',
       });
     } catch {

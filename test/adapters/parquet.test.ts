@@ -1,10 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeParquet, encodeParquet } from '../../lib/adapters/parquet.js';
-import { TABLES, type TableDef } from '../../lib/core/tables.js';
+import { REGRESSIONS, TABLES, type TableDef } from '../../lib/core/tables.js';
+
+const REGRESSIONS_COLUMNS = REGRESSIONS.columns.length;
+
 import { withDuckDb } from '../helpers/duckdb.js';
 import { edgeRow, expectedRow, randomRows, rowArb } from '../helpers/lake-rows.js';
 
@@ -108,5 +114,42 @@ describe('encodeParquet', () => {
         { numRuns: 40 },
       );
     }
+  });
+
+  it('works from an ES module bundle with the wasm copied beside it, as in Lambda', async () => {
+    // Prepare: bundle a tiny entry the way the Lambda functions are bundled, outside node_modules.
+    const repo = path.resolve(import.meta.dirname, '../..');
+    const out = path.join(dir, 'bundle');
+    const entry = path.join(dir, 'entry.ts');
+    await writeFile(
+      entry,
+      [
+        `import { encodeParquet, decodeParquet } from ${JSON.stringify(path.join(repo, 'lib/adapters/parquet.ts'))};`,
+        `import { REGRESSIONS } from ${JSON.stringify(path.join(repo, 'lib/core/tables.ts'))};`,
+        `const bytes = await encodeParquet(REGRESSIONS, []);`,
+        `process.stdout.write(String((await decodeParquet(bytes)).schema.fields.length));`,
+      ].join('\n'),
+    );
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: path.join(out, 'index.mjs'),
+      logLevel: 'silent',
+    });
+    await copyFile(
+      path.join(repo, 'node_modules/parquet-wasm/esm/parquet_wasm_bg.wasm'),
+      path.join(out, 'parquet_wasm_bg.wasm'),
+    );
+
+    // Act: run it from a folder with no node_modules.
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(out, 'index.mjs')], {
+      cwd: out,
+    });
+
+    // Assess
+    expect(stdout).toBe(String(REGRESSIONS_COLUMNS));
   });
 });
