@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileSource } from '../../../lib/adapters/file-source.js';
+import { decodeRecord } from '../../../lib/core/decode.js';
 import { flattenTrace, linkTrace } from '../../../lib/core/flatten.js';
 import type { DecodedRecord, Rejection } from '../../../lib/core/model.js';
 import { decodeXRayRecord } from '../../../lib/core/xray/decode.js';
@@ -310,11 +311,14 @@ describe('public X-Ray fixtures, invalid/', () => {
   );
 
   it('awscli get-trace-summaries "output" is a bare array of URL strings: not X-Ray-shaped, so the decoder returns null and the combined decoder (lib/core/decode.ts) rejects it', async () => {
-    const { rejections, unrecognised } = await readAll(
-      path.join(invalidDir, 'awscli-gettracesummaries-output-wrong-shape-url-list.json'),
-    );
+    const file = path.join(invalidDir, 'awscli-gettracesummaries-output-wrong-shape-url-list.json');
+    const { rejections, unrecognised } = await readAll(file);
     expect(unrecognised).toBe(1);
     expect(rejections).toEqual([]);
+    const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const combined = decodeRecord({ value, location: { source: file } });
+    expect(combined.rejections).toHaveLength(1);
+    expect(combined.rejections[0]!.reason).toMatch(/^not a recognised document: /);
   });
 
   const reasons: [string, RegExp][] = [
