@@ -188,7 +188,7 @@ function readKind(value: unknown): OtelKind | null {
 
 /**
  * Start and end in epoch ms, or the problem. The end is start + `durationNano` when present, so a
- * duration is not hit by two separate float64 roundings of 19-digit nanosecond numbers.
+ * duration takes one float64 rounding instead of two independent roundings of 19-digit numbers.
  */
 function readTimes(span: JsonObject, rawAttrs: unknown): { startMs: number; endMs: number | null } | string {
   if (span.startTimeUnixNano === undefined || span.startTimeUnixNano === null)

@@ -131,11 +131,12 @@ export function toNumber(value: unknown): number | null {
 
 /**
  * Epoch milliseconds (float) from a nanosecond count given as a JSON number or a decimal string.
- * A decimal string is split so the milliseconds are exact before the fraction is added; a JSON
- * number has already been rounded to float64 by `JSON.parse` (about 256 ns at today's epoch),
- * which is below the sub-millisecond precision tracelake keeps.
+ * A decimal string is split so the whole milliseconds are exact before the fraction is added; a
+ * JSON number has already been rounded to float64 by `JSON.parse` (256 ns at today's epoch). Either
+ * way the result is a float64 of epoch milliseconds, whose step is about 0.24 µs: sub-microsecond
+ * detail is lost, which is below the precision tracelake stores.
  *
- * @example nanosToMs('1544712660000000000') // => 1544712660000
+ * @example nanosToMs('1544712660000500000') // => 1544712660000.5
  * @example nanosToMs(null) // => null
  */
 export function nanosToMs(value: unknown): number | null {
