@@ -5,6 +5,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, TracelakeError } from '../core/errors.js';
 import { demoCommand } from './demo.js';
+import { queryCommand } from './query.js';
+import { reportCommand } from './report.js';
 import { backfillCommand, runCommand } from './run.js';
 
 export interface CommandContext {
@@ -35,6 +37,16 @@ const COMMANDS: Record<string, Command> = {
     summary: 'process every window of a past range from the X-Ray API: --from --to --lake',
     usage: backfillCommand.usage,
     run: backfillCommand.run,
+  },
+  query: {
+    summary: 'SQL over a local lake with the Athena table names: "<SQL>" [--lake <dir>] [--format table|csv|json]',
+    usage: queryCommand.usage,
+    run: queryCommand.run,
+  },
+  report: {
+    summary: 'one self-contained HTML page with charts: --lake <dir|s3://…> [--from --to] --out report.html',
+    usage: reportCommand.usage,
+    run: reportCommand.run,
   },
 };
 
