@@ -7,11 +7,14 @@ import { JsonLinesLog } from '../adapters/json-log.js';
 import { LocalObjectStore } from '../adapters/local-store.js';
 import { parseTime } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import { REGION as DEMO_REGION } from '../demo/shop.js';
 import { writeDemoTraces } from '../demo/write.js';
 import { runPipeline } from '../pipeline/run.js';
+import { makeReport } from '../report/make.js';
 import { int, makeStyle, ProgressLine, utc } from './format.js';
 import type { CommandContext } from './main.js';
 import { parseFlags } from './main.js';
+import { reportLine } from './report.js';
 import { formatSummary, summaryJson } from './summary.js';
 
 const USAGE = `Usage: tracelake demo [options]
@@ -115,9 +118,14 @@ export const demoCommand = {
       },
     );
     progress.done();
+    const reportPath = join(dir, 'report.html');
+    const report = await makeReport({ dir: lakeDir }, { region: DEMO_REGION });
+    writeFileSync(reportPath, report.html);
 
     if (values.json) {
-      ctx.stdout.write(`${JSON.stringify({ manifest, summary: summaryJson(summary, lakeDir) }, null, 2)}\n`);
+      ctx.stdout.write(
+        `${JSON.stringify({ manifest, summary: summaryJson(summary, lakeDir), report: reportPath }, null, 2)}\n`,
+      );
       return 0;
     }
     say(formatSummary(summary, { lake: rel(ctx, lakeDir), style }));
@@ -134,6 +142,11 @@ export const demoCommand = {
           : style.yellow('The injected regression was not found in this run.'),
       );
     }
+    say('');
+    say(`${reportLine(report.model, rel(ctx, reportPath), style)} — open it in a browser`);
+    say(
+      `Ask the lake: tracelake query --lake ${rel(ctx, lakeDir)} "SELECT key, max(p99_ms) AS p99 FROM subsegment_stats GROUP BY key ORDER BY p99 DESC LIMIT 10"`,
+    );
     say('');
     say(style.bold('Look at the lake with DuckDB:'));
     say(
