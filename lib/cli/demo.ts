@@ -1,5 +1,5 @@
 /** `tracelake demo`: synthetic traffic of a small serverless shop through the whole pipeline. */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { EmfMetricSink } from '../adapters/emf-sink.js';
 import { FileSource } from '../adapters/file-source.js';
@@ -8,7 +8,7 @@ import { LocalObjectStore } from '../adapters/local-store.js';
 import { parseTime } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { REGION as DEMO_REGION } from '../demo/shop.js';
-import { writeDemoTraces } from '../demo/write.js';
+import { MANIFEST_FILE, writeDemoTraces } from '../demo/write.js';
 import { runPipeline } from '../pipeline/run.js';
 import { makeReport } from '../report/make.js';
 import { int, makeStyle, ProgressLine, utc } from './format.js';
@@ -27,7 +27,7 @@ runs the whole pipeline into a local lake; and prints what it found. Needs no AW
 Options:
   --dir <folder>     where to put input/ and lake/ (default ./tracelake-demo; replaced on each run)
   --hours <n>        hours of traffic (default 3)
-  --rps <n>          requests per second at the daily peak (default 2)
+  --rps <n>          requests per second at the daily peak (default 1)
   --seed <n>         random seed (default 7): the same seed gives the same traffic
   --start <time>     start of the traffic (default: 3 hours before the current hour)
   --no-regression    inject no regression (nothing should be found)
@@ -52,7 +52,7 @@ export const demoCommand = {
     });
     if (positionals.length) throw new ConfigError(`unexpected argument "${positionals[0]}"`);
     const hours = positiveNumber('hours', values.hours, 3);
-    const rps = positiveNumber('rps', values.rps, 2);
+    const rps = positiveNumber('rps', values.rps, 1);
     const seed = Math.floor(positiveNumber('seed', values.seed, 7));
     const now = Date.now();
     const defaultStart = Math.floor(now / 3_600_000) * 3_600_000 - hours * 3_600_000;

@@ -2,7 +2,7 @@
  * The `tracelake` command line. Each command parses its flags, builds the adapters and calls the
  * same pipeline the Lambda handlers call. Errors the user can fix print as one line.
  */
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ConfigError, TracelakeError } from '../core/errors.js';
 import { demoCommand } from './demo.js';
 import { queryCommand } from './query.js';
@@ -39,7 +39,8 @@ const COMMANDS: Record<string, Command> = {
     run: backfillCommand.run,
   },
   query: {
-    summary: 'SQL over a local lake with the Athena table names: "<SQL>" [--lake <dir>] [--format table|csv|json]',
+    summary:
+      'SQL over a local lake with the Athena table names: "<SQL>" [--lake <dir>] [--format table|csv|json]',
     usage: queryCommand.usage,
     run: queryCommand.run,
   },
@@ -111,14 +112,11 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
 }
 
 function isParseArgsError(err: unknown): boolean {
-  return (
-    err instanceof TypeError &&
-    typeof (err as { code?: unknown }).code === 'string' &&
-    String((err as { code: string }).code).startsWith('ERR_PARSE_ARGS')
-  );
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
 /** parseArgs with strict checking; shared by the commands. */
-export function parseFlags<T extends Parameters<typeof parseArgs>[0]['options']>(args: string[], options: T) {
-  return parseArgs({ args, options, strict: true, allowPositionals: true });
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  return parseArgs({ args, options, strict: true as const, allowPositionals: true as const });
 }

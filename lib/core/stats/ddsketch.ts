@@ -10,9 +10,11 @@
  *   not part of the serialized form: a decoded sketch derives them from its bins (min and max are
  *   then bin representatives, sum is Σ representative × count).
  *
- * Quantile convention: the lower quantile, i.e. the value of 0-based rank ⌊q·(n−1)⌋ in sorted
- * order, answered as the representative of the bin holding that rank and clamped to [min, max]
- * (q = 0 and q = 1 answer min and max themselves).
+ * Quantile convention: nearest rank (the inverse of the empirical distribution function), i.e. the
+ * value of 0-based rank ⌈q·n⌉−1 in sorted order — the definition SQL's `percentile_disc` and
+ * DuckDB's `quantile_disc` use, so the lake's percentiles can be checked against them — answered as
+ * the representative of the bin holding that rank and clamped to [min, max] (q = 0 and q = 1
+ * answer min and max themselves).
  */
 import { ValidationError } from '../errors.js';
 import {
@@ -225,7 +227,7 @@ export class DDSketch {
   }
 
   /**
-   * The lower q-quantile: the value of 0-based rank ⌊q·(n−1)⌋, within α relative error, clamped to
+   * The nearest-rank q-quantile: the value of 0-based rank ⌈q·n⌉−1, within α relative error, clamped to
    * [min, max]. q = 0 gives min and q = 1 gives max: exact while values were added, bin
    * representatives after decoding.
    *
@@ -238,7 +240,8 @@ export class DDSketch {
     if (this.n === 0) return Number.NaN;
     if (q === 0) return this.minValue;
     if (q === 1) return this.maxValue;
-    const rank = q * (this.n - 1);
+    // The tiny epsilon keeps q·n that should be whole (0.07 × 100) from rounding up a rank.
+    const rank = Math.max(0, Math.ceil(q * this.n - 1e-9) - 1);
     let value = this.valueOf(this.hi);
     let cumulative = this.zeroCount;
     if (cumulative > rank) {

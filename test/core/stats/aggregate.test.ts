@@ -101,7 +101,7 @@ describe('WindowAggregator: counts and percentiles', () => {
     });
   });
 
-  it('gives duration and self-time percentiles within 1 % of the exact lower quantiles', () => {
+  it('gives duration and self-time percentiles within 1 % of the exact nearest-rank quantiles', () => {
     const next = rng(42);
     const rows = Array.from({ length: 5000 }, () => {
       const duration = Math.exp(2 + 1.2 * next() * 3);

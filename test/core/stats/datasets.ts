@@ -87,7 +87,7 @@ export const DATASETS: readonly Dataset[] = [
   },
 ];
 
-/** The lower quantile used by DDSketch: the value of 0-based rank floor(q·(n−1)) in sorted order. */
+/** The nearest-rank quantile used by DDSketch and DuckDB's quantile_disc: 0-based rank ceil(q·n)−1. */
 export function exactQuantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.floor(q * (sorted.length - 1))]!;
+  return sorted[Math.max(0, Math.ceil(q * sorted.length - 1e-9) - 1)]!;
 }
