@@ -8,9 +8,12 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { awsClients } from '../../lib/adapters/aws-clients.js';
 import { CloudWatchMetricSink } from '../../lib/adapters/cloudwatch-sink.js';
 import { openLake } from '../../lib/adapters/lake.js';
+import { MultiSource } from '../../lib/adapters/multi-source.js';
+import { RawSpansSource } from '../../lib/adapters/raw-spans-source.js';
+import { parseS3Uri } from '../../lib/adapters/s3-store.js';
 import { XRaySource } from '../../lib/adapters/xray-source.js';
 import { getConfig, type TracelakeConfig } from '../../lib/config.js';
-import type { LogSink } from '../../lib/core/ports.js';
+import type { LogSink, TraceSource } from '../../lib/core/ports.js';
 import type { CollectorDeps, WindowPipelineOptions } from '../../lib/pipeline/collector.js';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'tracelake';
@@ -47,13 +50,21 @@ export function cloudDeps(config: TracelakeConfig = getConfig()): CollectorDeps 
   const xray = tracer.captureAWSv3Client(awsClients.xray);
   const s3 = tracer.captureAWSv3Client(awsClients.s3);
   const cloudwatch = tracer.captureAWSv3Client(awsClients.cloudwatch);
+  const xraySource = new XRaySource(xray, {
+    filterExpression: config.xrayFilterExpression,
+    group: config.xrayGroup,
+    maxRps: config.xrayMaxRps,
+    concurrency: config.xrayConcurrency,
+  });
+  let source: TraceSource = xraySource;
+  if (config.spansRawPrefix && config.lakeUri.startsWith('s3://')) {
+    // Transaction Search spans delivered by Firehose into the lake bucket, read for the same window.
+    const { bucket } = parseS3Uri(config.lakeUri);
+    const raw = new RawSpansSource({ s3, bucket, prefix: config.spansRawPrefix, lagMs: config.lagMs });
+    source = new MultiSource([xraySource, raw]);
+  }
   deps = {
-    source: new XRaySource(xray, {
-      filterExpression: config.xrayFilterExpression,
-      group: config.xrayGroup,
-      maxRps: config.xrayMaxRps,
-      concurrency: config.xrayConcurrency,
-    }),
+    source,
     store: openLake(config.lakeUri, process.env, { s3 }),
     metrics: new CloudWatchMetricSink(cloudwatch, { namespace: config.metricsNamespace }),
     log: new PowertoolsLogSink(logger),
