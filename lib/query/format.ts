@@ -62,7 +62,7 @@ export function displayCell(c: Cell, maxWidth = 60): string {
 function displayNumber(n: number): string {
   if (!Number.isFinite(n) || Number.isInteger(n)) return String(n);
   const a = Math.abs(n);
-  if (a !== 0 && a < 0.001) return n.toPrecision(3);
+  if (a !== 0 && a < 0.001) return String(Number(n.toPrecision(3)));
   return String(Number(n.toFixed(4)));
 }
 
