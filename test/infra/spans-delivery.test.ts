@@ -118,7 +118,7 @@ describe('SpansDelivery', () => {
     const report = new AwsSolutionsChecks().validateScope(app);
     const findings = report.violations.flatMap((v) =>
       v.violatingResources
-        .filter((r) => ours(r.constructPath))
+        .filter((r) => ours(r.constructPath ?? ''))
         .map((r) => `${v.ruleName} ${r.constructPath}`),
     );
     expect(findings).toEqual([]);
