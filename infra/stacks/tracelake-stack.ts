@@ -105,7 +105,9 @@ export class TracelakeStack extends Stack {
 /** The CloudWatch Logs retention equal to `days`, or the next longer one. */
 export function retentionDays(days: number): logs.RetentionDays {
   const allowed = Object.values(logs.RetentionDays)
-    .filter((v): v is logs.RetentionDays => typeof v === 'number' && v > 0)
+    .filter(
+      (v): v is logs.RetentionDays => typeof v === 'number' && v > 0 && v !== logs.RetentionDays.INFINITE,
+    )
     .sort((a, b) => a - b);
   return allowed.find((v) => v >= days) ?? logs.RetentionDays.TEN_YEARS;
 }
