@@ -158,7 +158,7 @@ ${rows.join('\n')}
 
 function serviceBlock(s: ServiceTime, all: number, colorOf: (label: string) => string): string {
   const bars = s.parts.map((p) => ({
-    label: p.label === '[segment]' ? 'own code [segment]' : p.label,
+    label: p.label.startsWith('[') ? `own code ${p.label}` : p.label,
     value: p.totalMs,
     text: `${seconds(p.totalMs)} · ${pct(s.totalMs ? p.totalMs / s.totalMs : 0)}`,
     color: colorOf(p.label),
@@ -174,7 +174,7 @@ function timeSection(model: ReportModel): string {
   const all = model.services.reduce((n, s) => n + s.totalMs, 0);
   const colors = new Map<string, string>();
   const colorOf = (label: string) => {
-    if (label === '[segment]') return '#bab0ac';
+    if (label.startsWith('[')) return '#bab0ac';
     let c = colors.get(label);
     if (!c) {
       c = PALETTE[colors.size % PALETTE.length]!;

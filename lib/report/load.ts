@@ -143,13 +143,13 @@ export async function readReportRows(
   const selfSql =
     spanCount > 0
       ? `SELECT service,
-                CASE WHEN kind = 'segment' THEN '[segment]'
+                CASE WHEN kind = 'segment' THEN '[' || coalesce(NULLIF(origin, ''), 'segment') || ']'
                      ELSE concat_ws(' ', name, NULLIF(aws_operation, ''), NULLIF(aws_resource, '')) END AS label,
                 sum(self_ms) AS total_ms, count(*) AS n
          FROM spans ${rangeWhere('window_start', range)}
          GROUP BY 1, 2`
       : `SELECT service,
-                CASE WHEN kind = 'segment' THEN '[segment]'
+                CASE WHEN kind = 'segment' THEN coalesce(NULLIF(regexp_extract(key, '\[[^\]]*\]$'), ''), '[segment]')
                      WHEN starts_with(key, service || ' > ') THEN substr(key, length(service) + 4)
                      ELSE key END AS label,
                 sum(mean_ms * "count") AS total_ms, sum("count") AS n

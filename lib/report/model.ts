@@ -48,7 +48,10 @@ export type ReportFindingRow = Pick<
 /** Time spent in one part of a service: a subsegment key, or the segment's own code. */
 export interface SelfTimeRow {
   readonly service: string;
-  /** The key without its service (`DynamoDB Query orders`, or `[segment]` for own code). */
+  /**
+   * The key without its service (`DynamoDB Query orders`); for the segment's own code its origin
+   * in brackets (`[AWS::Lambda::Function]`, or `[segment]`).
+   */
   readonly label: string;
   readonly totalMs: number;
   readonly count: number;

@@ -36,6 +36,7 @@ describe('loadReportInput', () => {
       regressions: findings.map(fullFinding),
       spans: [
         span({ service: 'api', name: 'api', kind: 'segment', self_ms: 5, window_start: T0 }),
+        span({ service: 'api', name: 'api', kind: 'segment', origin: 'AWS::Lambda', self_ms: 2, window_start: T0 }),
         span({
           service: 'api',
           name: 'DynamoDB',
@@ -74,6 +75,7 @@ describe('loadReportInput', () => {
     expect(input.selfTime.source).toBe('spans');
     expect([...input.selfTime.rows].sort((a, b) => (a.label < b.label ? -1 : 1))).toEqual([
       { service: 'api', label: 'DynamoDB Query orders', totalMs: 10, count: 2 },
+      { service: 'api', label: '[AWS::Lambda]', totalMs: 2, count: 1 },
       { service: 'api', label: '[segment]', totalMs: 5, count: 1 },
       { service: 'api', label: 'remote', totalMs: 4, count: 1 },
     ]);
