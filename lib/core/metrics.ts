@@ -31,6 +31,7 @@ function partsOf(row: StatsRow): KeyParts {
     name: row.name,
     awsOperation: row.aws_operation,
     awsResource: row.aws_resource,
+    origin: row.origin,
   };
 }
 

@@ -131,6 +131,8 @@ export interface StatsRow {
   namespace: Namespace | null;
   aws_operation: string | null;
   aws_resource: string | null;
+  /** A segment's origin (part of its key); null for subsegments. */
+  origin: string | null;
   count: number;
   error_count: number;
   fault_count: number;
@@ -181,13 +183,20 @@ export interface RegressionRow {
   summary: string;
 }
 
-/** The parts of a key, as in DESIGN.md: (service, name, aws_operation, aws_resource) + kind. */
+/**
+ * The parts of a key, as in DESIGN.md: (service, name, aws_operation, aws_resource) + kind. A
+ * segment's key also holds its origin, because one service commonly has two segments of the same
+ * name with different meaning: Lambda's `AWS::Lambda` (the service, with queueing and retries) and
+ * `AWS::Lambda::Function` (the function) segments; mixing them would blur both distributions.
+ */
 export interface KeyParts {
   readonly kind: SpanKind;
   readonly service: string;
   readonly name: string;
   readonly awsOperation: string | null;
   readonly awsResource: string | null;
+  /** Segments only (ignored for subsegments): `AWS::Lambda::Function`, `AWS::EC2::Instance`… */
+  readonly origin?: string | null;
 }
 
 /**
@@ -197,19 +206,27 @@ export interface KeyParts {
  * @example
  * keyOf({ kind: 'subsegment', service: 'orders', name: 'DynamoDB', awsOperation: 'GetItem', awsResource: 'orders' })
  * // => 'orders > DynamoDB GetItem orders'
+ * keyOf({ kind: 'segment', service: 'orders', name: 'orders', awsOperation: null, awsResource: null, origin: 'AWS::Lambda::Function' })
+ * // => 'orders [AWS::Lambda::Function]'
  * keyOf({ kind: 'segment', service: 'orders', name: 'orders', awsOperation: null, awsResource: null })
  * // => 'orders [segment]'
  */
 export function keyOf(parts: KeyParts): string {
   if (parts.kind === 'segment') {
-    return parts.name === parts.service ? `${parts.service} [segment]` : `${parts.service} > ${parts.name} [segment]`;
+    const tag = subsegmentLabel(parts);
+    return parts.name === parts.service
+      ? `${parts.service} ${tag}`
+      : `${parts.service} > ${parts.name} ${tag}`;
   }
   return `${parts.service} > ${subsegmentLabel(parts)}`;
 }
 
-/** The key without its service: the CloudWatch `Subsegment` dimension value. */
+/**
+ * The key without its service: the CloudWatch `Subsegment` dimension value. For a segment, its
+ * origin in brackets (`[AWS::Lambda::Function]`), or `[segment]` when it has none.
+ */
 export function subsegmentLabel(parts: KeyParts): string {
-  if (parts.kind === 'segment') return '[segment]';
+  if (parts.kind === 'segment') return `[${parts.origin || 'segment'}]`;
   let label = parts.name;
   if (parts.awsOperation) label += ` ${parts.awsOperation}`;
   if (parts.awsResource) label += ` ${parts.awsResource}`;

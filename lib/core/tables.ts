@@ -81,7 +81,8 @@ export const SPANS: TableDef = {
 
 export const SUBSEGMENT_STATS: TableDef = {
   name: 'subsegment_stats',
-  description: 'One row per window and key (service, name, aws_operation, aws_resource, kind)',
+  description:
+    'One row per window and key (service, name, aws_operation, aws_resource, kind; origin for segments)',
   partitionKeys: ['dt', 'hour'],
   parts: false,
   columns: [
@@ -94,6 +95,12 @@ export const SUBSEGMENT_STATS: TableDef = {
     c('namespace', 'string', true, 'aws, remote, local or null'),
     c('aws_operation', 'string', true, 'AWS API operation'),
     c('aws_resource', 'string', true, 'AWS resource'),
+    c(
+      'origin',
+      'string',
+      true,
+      "a segment's origin, part of its key (e.g. AWS::Lambda::Function); null for subsegments",
+    ),
     c('count', 'int64', false, 'complete spans in the window'),
     c('error_count', 'int64', false, 'spans with error'),
     c('fault_count', 'int64', false, 'spans with fault'),

@@ -260,6 +260,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
             name: row.name,
             awsOperation: row.aws_operation,
             awsResource: row.aws_resource,
+            origin: row.origin,
           },
           sketch: new DDSketch(),
           errors: 0,

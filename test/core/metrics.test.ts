@@ -25,6 +25,7 @@ function row(
     namespace: 'aws',
     aws_operation: null,
     aws_resource: null,
+    origin: null,
     count: durations.length,
     error_count: 0,
     fault_count: 0,

@@ -94,7 +94,7 @@ describe('tracelake demo and run, end to end, read back with DuckDB', () => {
       q(`
         WITH s AS (
           SELECT window_start, trace_id, duration_ms, self_ms,
-                 CASE WHEN kind = 'segment' THEN service || CASE WHEN name = service THEN '' ELSE ' > ' || name END || ' [segment]'
+                 CASE WHEN kind = 'segment' THEN service || CASE WHEN name = service THEN '' ELSE ' > ' || name END || ' [' || coalesce(nullif(origin, ''), 'segment') || ']'
                       ELSE service || ' > ' || name || coalesce(' ' || aws_operation, '') || coalesce(' ' || aws_resource, '') END AS key
           FROM ${lakeGlob(lake, 'spans')}
         ),

@@ -59,6 +59,7 @@ export function fullStats(r: ReportStatsRow): StatsRow {
     namespace: r.kind === 'segment' ? null : 'aws',
     aws_operation: null,
     aws_resource: null,
+    origin: null,
     min_ms: r.p50_ms / 2,
     p95_ms: r.p90_ms * 1.1,
     p999_ms: r.p99_ms * 1.2,

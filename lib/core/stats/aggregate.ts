@@ -115,10 +115,11 @@ interface Parts {
   name: string;
   awsOperation: string | null;
   awsResource: string | null;
+  origin: string | null;
 }
 
 function partsTuple(p: Parts): string {
-  return JSON.stringify([p.kind, p.service, p.name, p.awsOperation, p.awsResource]);
+  return JSON.stringify([p.kind, p.service, p.name, p.awsOperation, p.awsResource, p.origin]);
 }
 
 interface KeyStats {
@@ -205,6 +206,7 @@ export class WindowAggregator {
       name: row.name,
       awsOperation: row.aws_operation,
       awsResource: row.aws_resource,
+      origin: row.kind === 'segment' ? row.origin : null,
     };
     const key = keyOf(parts);
     let stats = keys.get(key);
@@ -286,6 +288,7 @@ export class WindowAggregator {
         namespace: s.namespace,
         aws_operation: s.parts.awsOperation,
         aws_resource: s.parts.awsResource,
+        origin: s.parts.origin,
         count: s.count,
         error_count: s.errorCount,
         fault_count: s.faultCount,

@@ -165,9 +165,39 @@ describe('WindowAggregator: counts and percentiles', () => {
       ['billing > charge', 1],
       ['orders > DynamoDB GetItem orders-table', 1],
       ['orders > S3 PutObject bucket', 2],
-      ['orders [segment]', 1],
+      ['orders [AWS::Lambda::Function]', 1],
     ]);
-    expect(stats[3]).toMatchObject({ kind: 'segment', namespace: null, aws_operation: null });
+    expect(stats[3]).toMatchObject({
+      kind: 'segment',
+      namespace: null,
+      aws_operation: null,
+      origin: 'AWS::Lambda::Function',
+    });
+    // Subsegments carry their segment's origin on the span row, but it is not part of their key.
+    expect(stats[1]).toMatchObject({ kind: 'subsegment', origin: null });
+  });
+
+  it("keys a Lambda service's AWS::Lambda and AWS::Lambda::Function segments apart", () => {
+    const segment = {
+      kind: 'segment',
+      name: 'orders',
+      aws_operation: null,
+      aws_resource: null,
+      namespace: null,
+    } as const;
+    const rows = [
+      span({ ...segment, origin: 'AWS::Lambda', duration_ms: 40, self_ms: 40 }),
+      span({ ...segment, origin: 'AWS::Lambda::Function', duration_ms: 25, self_ms: 25 }),
+      span({ ...segment, origin: null, duration_ms: 5, self_ms: 5 }),
+    ];
+
+    const stats = aggregate(rows).statsRows(T0);
+
+    expect(stats.map((r) => [r.key, r.max_ms])).toEqual([
+      ['orders [AWS::Lambda::Function]', 25],
+      ['orders [AWS::Lambda]', 40],
+      ['orders [segment]', 5],
+    ]);
   });
 
   it('lists the distinct service versions, sorted, ignoring unknown ones', () => {
