@@ -36,7 +36,14 @@ describe('loadReportInput', () => {
       regressions: findings.map(fullFinding),
       spans: [
         span({ service: 'api', name: 'api', kind: 'segment', self_ms: 5, window_start: T0 }),
-        span({ service: 'api', name: 'api', kind: 'segment', origin: 'AWS::Lambda', self_ms: 2, window_start: T0 }),
+        span({
+          service: 'api',
+          name: 'api',
+          kind: 'segment',
+          origin: 'AWS::Lambda',
+          self_ms: 2,
+          window_start: T0,
+        }),
         span({
           service: 'api',
           name: 'DynamoDB',
