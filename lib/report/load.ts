@@ -149,7 +149,7 @@ export async function readReportRows(
          FROM spans ${rangeWhere('window_start', range)}
          GROUP BY 1, 2`
       : `SELECT service,
-                CASE WHEN kind = 'segment' THEN coalesce(NULLIF(regexp_extract(key, '[[^]]*]$'), ''), '[segment]')
+                CASE WHEN kind = 'segment' THEN coalesce(NULLIF(regexp_extract(key, '\\[[^\\]]*\\]$'), ''), '[segment]')
                      WHEN starts_with(key, service || ' > ') THEN substr(key, length(service) + 4)
                      ELSE key END AS label,
                 sum(mean_ms * "count") AS total_ms, sum("count") AS n

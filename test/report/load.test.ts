@@ -91,7 +91,10 @@ describe('loadReportInput', () => {
   });
 
   it('filters by range and falls back to mean × count without spans', async () => {
-    await writeLake(dir, { stats: statsRows().map(fullStats), regressions: findingRows().map(fullFinding) });
+    const stats = statsRows().map((r) =>
+      r.key === 'payments [segment]' ? { ...r, key: 'payments [AWS::Lambda::Function]' } : r,
+    );
+    await writeLake(dir, { stats: stats.map(fullStats), regressions: findingRows().map(fullFinding) });
     const range = { fromMs: T0 + 20 * W, toMs: T0 + 22 * W };
     const input = await loadReportInput({ dir }, { region: 'us-east-1', range });
     expect(new Set(input.stats.map((r) => r.window_start))).toEqual(new Set([T0 + 20 * W, T0 + 21 * W]));
@@ -108,6 +111,12 @@ describe('loadReportInput', () => {
       .reduce((n, r) => n + r.mean_ms * r.count, 0);
     expect(s3.totalMs).toBeCloseTo(expected, 6);
     expect(s3.service).toBe('orders-api');
+    const own = input.selfTime.rows.filter((r) => r.service === 'orders-api' && r.label.startsWith('['));
+    expect(own.map((r) => r.label)).toEqual(['[segment]']);
+    // A segment key carrying its origin keeps it as the label.
+    expect(input.selfTime.rows.find((r) => r.service === 'payments' && r.label.startsWith('['))?.label).toBe(
+      '[AWS::Lambda::Function]',
+    );
   });
 
   it('reads an empty lake as no rows', async () => {
