@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNamedQueries } from '../../infra/constructs/saved-queries.js';
@@ -413,6 +413,12 @@ describe('8. cdk-nag', () => {
     const report = new AwsSolutionsChecks().validateScope(synth.app);
     expect(report.violations).toEqual([]);
     expect(report.success).toBe(true);
+  });
+
+  it('leaves no CDK warning or error annotation on the stack', () => {
+    const annotations = Annotations.fromStack(synth.stack);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
   });
 
   it('gives every acknowledgement a written reason', () => {
