@@ -14,6 +14,7 @@ import path from 'node:path';
 import { ConfigError, LakeError } from '../core/errors.js';
 import { DEFAULT_WINDOW_MS, windowStart } from '../core/model.js';
 import { fromXrayTraceId } from '../core/otel/ids.js';
+import { originOfPlatform } from '../core/otel/span.js';
 import { type DemoOptions, generateTraces, resolveDemoOptions, type SegmentDocument } from './generate.js';
 import type { DemoManifest } from './write.js';
 
@@ -59,7 +60,6 @@ const KIND_NUMBER = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
 
 const PLATFORM_BY_ORIGIN: Readonly<Record<string, string>> = {
   'AWS::Lambda::Function': 'aws_lambda',
-  'AWS::Lambda': 'aws_lambda',
   'AWS::ECS::Container': 'aws_ecs',
   'AWS::EKS::Container': 'aws_eks',
   'AWS::EC2::Instance': 'aws_ec2',
@@ -465,11 +465,20 @@ function attributesOf(s: XSpan, style: OtelDemoFormat): Json {
     for (const key of keys) a[key] = annotations[key];
     a[style === 'aws-spans' ? 'aws.xray.annotation_keys' : 'aws.xray.annotations'] = keys;
   }
+  const origin = stringOr(doc.origin);
+  // An origin no `cloud.platform` stands for (the Lambda service's own segment) is spelled out.
+  if (
+    s.isSegment &&
+    origin &&
+    style === 'otlp' &&
+    originOfPlatform(PLATFORM_BY_ORIGIN[origin] ?? null) !== origin
+  ) {
+    a['aws.xray.origin'] = origin;
+  }
   if (style === 'aws-spans') {
     a['aws.xray.error'] = doc.error === true;
     a['aws.xray.fault'] = doc.fault === true;
     a['aws.xray.throttle'] = doc.throttle === true;
-    const origin = stringOr(doc.origin);
     if (s.isSegment && origin) a['aws.xray.origin'] = origin;
   }
   return a;

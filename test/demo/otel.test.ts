@@ -97,6 +97,7 @@ describe.each(['aws-spans', 'otlp'] as const)('the same traces through X-Ray and
         parent: r.parent_id,
         segment: r.segment_id,
         service: r.service,
+        origin: r.origin,
         name: r.name,
         kind: r.kind,
         namespace: r.namespace,

@@ -44,6 +44,7 @@ const ORIGIN_BY_PLATFORM: Readonly<Record<string, string>> = {
   aws_elastic_beanstalk: 'AWS::ElasticBeanstalk::Environment',
   aws_app_runner: 'AWS::AppRunner::Service',
   aws_lambda: 'AWS::Lambda::Function',
+  aws_api_gateway: 'AWS::ApiGateway::Stage',
 };
 
 /**
@@ -308,11 +309,23 @@ function namespaceOf(attrs: Attributes, kind: OtelKind, awsApi: boolean): Namesp
 }
 
 function origin(attrs: Attributes, res: Attributes): string | null {
-  const explicit = stringAttr(attrs, 'aws.xray.origin');
-  if (explicit) return explicit;
-  const platform = stringAttr(res, 'cloud.platform');
+  return (
+    stringAttr(attrs, 'aws.xray.origin') ??
+    originOfPlatform(stringAttr(res, 'cloud.platform'), stringAttr(res, 'aws.ecs.launchtype'))
+  );
+}
+
+/**
+ * The X-Ray origin a resource's `cloud.platform` stands for (part of a segment's key), or null.
+ *
+ * @example originOfPlatform('aws_ecs', 'FARGATE') // => 'AWS::ECS::Fargate'
+ */
+export function originOfPlatform(
+  platform: string | null,
+  ecsLaunchType: string | null = null,
+): string | null {
   if (platform === 'aws_ecs') {
-    const launch = stringAttr(res, 'aws.ecs.launchtype')?.toLowerCase();
+    const launch = ecsLaunchType?.toLowerCase();
     if (launch === 'ec2') return 'AWS::ECS::EC2';
     if (launch === 'fargate') return 'AWS::ECS::Fargate';
   }

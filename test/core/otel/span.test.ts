@@ -171,6 +171,12 @@ describe('mapOtelSpan: semantic conventions to X-Ray terms', () => {
     expect(map({ kind: 'SERVER' }, { 'service.name': 's', 'cloud.platform': 'aws_lambda' }).origin).toBe(
       'AWS::Lambda::Function',
     );
+    expect(map({ kind: 'SERVER' }, { 'service.name': 's', 'cloud.platform': 'aws_api_gateway' }).origin).toBe(
+      'AWS::ApiGateway::Stage',
+    );
+    expect(map({ kind: 'SERVER', attributes: { 'aws.xray.origin': 'AWS::Lambda' } }).origin).toBe(
+      'AWS::Lambda',
+    );
     expect(
       map({ kind: 'CLIENT' }, { 'service.name': 's', 'cloud.platform': 'aws_lambda' }).origin,
     ).toBeNull();
