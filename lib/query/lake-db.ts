@@ -7,7 +7,7 @@ import { LakeError, TracelakeError } from '../core/errors.js';
 import type { TableName } from '../core/tables.js';
 import { type Cell, toCell } from './cell.js';
 import { ATHENA_MACROS, pinNow } from './dialect.js';
-import { lakeViews } from './views.js';
+import { lakeFiles, readParquetSql, viewSql } from './views.js';
 
 export interface QueryColumn {
   readonly name: string;
@@ -71,9 +71,16 @@ export class LakeDb {
     try {
       await connection.run("SET TimeZone = 'UTC'");
       for (const macro of ATHENA_MACROS) await connection.run(macro);
-      for (const v of lakeViews(lakeDir, options.keep)) {
-        await connection.run(v.sql);
-        files[v.def.name] = v.files.length;
+      for (const { def, files: list } of lakeFiles(lakeDir, options.keep)) {
+        let present: Set<string> | undefined;
+        if (list.length) {
+          const described = await connection.runAndReadAll(
+            `DESCRIBE SELECT * FROM ${readParquetSql(def, list)}`,
+          );
+          present = new Set(described.getRowObjectsJS().map((r) => String(r.column_name)));
+        }
+        await connection.run(viewSql(def, list, present));
+        files[def.name] = list.length;
       }
     } catch (err) {
       connection.closeSync();

@@ -75,37 +75,45 @@ export function tableFiles(lakeDir: string, table: TableName, keep?: (relPath: s
   return out;
 }
 
+/** The `read_parquet(…)` table expression over the files of a table, Hive partitions as strings. */
+export function readParquetSql(def: TableDef, files: readonly string[]): string {
+  const types = def.partitionKeys.map((k) => `${quoteString(k)}: VARCHAR`).join(', ');
+  const list = files.map(quoteString).join(', ');
+  return `read_parquet([${list}], hive_partitioning = true, hive_types = {${types}}, union_by_name = true)`;
+}
+
 /**
  * The `CREATE VIEW` statement of a table over the given Parquet files; with no files, an empty
- * view with the same columns and types, so queries still bind.
+ * view with the same columns and types, so queries still bind. `present` names the columns the
+ * files hold (default: all of them): a column added to the table after the files were written
+ * reads as NULL.
  *
  * @example
  * viewSql(REGRESSIONS, [])
  * // => 'CREATE OR REPLACE VIEW "regressions" AS SELECT CAST(NULL AS TIMESTAMP) AS "window_start", … WHERE false'
  */
-export function viewSql(def: TableDef, files: readonly string[]): string {
+export function viewSql(def: TableDef, files: readonly string[], present?: ReadonlySet<string>): string {
+  const has = (name: string) => files.length > 0 && (present === undefined || present.has(name));
   const cols = def.columns.map(
     (c) =>
-      `CAST(${files.length ? quoteIdent(c.name) : 'NULL'} AS ${duckType(c.type)}) AS ${quoteIdent(c.name)}`,
+      `CAST(${has(c.name) ? quoteIdent(c.name) : 'NULL'} AS ${duckType(c.type)}) AS ${quoteIdent(c.name)}`,
   );
   const parts = def.partitionKeys.map(
-    (k) => `CAST(${files.length ? quoteIdent(k) : 'NULL'} AS VARCHAR) AS ${quoteIdent(k)}`,
+    (k) => `CAST(${has(k) ? quoteIdent(k) : 'NULL'} AS VARCHAR) AS ${quoteIdent(k)}`,
   );
   const select = [...cols, ...parts].join(', ');
   if (files.length === 0)
     return `CREATE OR REPLACE VIEW ${quoteIdent(def.name)} AS SELECT ${select} WHERE false`;
-  const types = def.partitionKeys.map((k) => `${quoteString(k)}: VARCHAR`).join(', ');
-  const list = files.map(quoteString).join(', ');
-  return `CREATE OR REPLACE VIEW ${quoteIdent(def.name)} AS SELECT ${select} FROM read_parquet([${list}], hive_partitioning = true, hive_types = {${types}}, union_by_name = true)`;
+  return `CREATE OR REPLACE VIEW ${quoteIdent(def.name)} AS SELECT ${select} FROM ${readParquetSql(def, files)}`;
 }
 
-/** The lake tables and the files behind each view. */
-export function lakeViews(
+/** The lake tables and the Parquet files of each. */
+export function lakeFiles(
   lakeDir: string,
   keep?: (table: TableName, relPath: string) => boolean,
-): { def: TableDef; files: string[]; sql: string }[] {
-  return TABLES.map((def) => {
-    const files = tableFiles(lakeDir, def.name, keep ? (rel) => keep(def.name, rel) : undefined);
-    return { def, files, sql: viewSql(def, files) };
-  });
+): { def: TableDef; files: string[] }[] {
+  return TABLES.map((def) => ({
+    def,
+    files: tableFiles(lakeDir, def.name, keep ? (rel) => keep(def.name, rel) : undefined),
+  }));
 }

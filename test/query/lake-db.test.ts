@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TABLES } from '../../lib/core/tables.js';
+import { encodeParquet } from '../../lib/adapters/parquet.js';
+import { objectKey, SUBSEGMENT_STATS, TABLES } from '../../lib/core/tables.js';
 import { LakeDb, QueryError } from '../../lib/query/lake-db.js';
 import { findingRows, SLOW_KEY, statsRows, T0, W } from '../report/rows.js';
 import { fullFinding, fullStats, writeLake } from './lake.js';
@@ -44,6 +45,27 @@ describe('LakeDb views', () => {
       full.close();
       none.close();
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('files written before a column was added read that column as NULL', async () => {
+    // Prepare: an object of an older schema, without `service_versions`.
+    const older = {
+      ...SUBSEGMENT_STATS,
+      columns: SUBSEGMENT_STATS.columns.filter((c) => c.name !== 'service_versions'),
+    };
+    const key = objectKey(SUBSEGMENT_STATS, T0);
+    mkdirSync(dirname(join(dir, key)), { recursive: true });
+    writeFileSync(join(dir, key), await encodeParquet(older, statsRows(1).map(fullStats)));
+    const db = await LakeDb.open(dir);
+    try {
+      // Act
+      const rows = await db.objects('SELECT key, service_versions FROM subsegment_stats ORDER BY key');
+      // Assess
+      expect(rows.length).toBe(5);
+      expect(rows.every((r) => r.service_versions === null && typeof r.key === 'string')).toBe(true);
+    } finally {
+      db.close();
     }
   });
 
