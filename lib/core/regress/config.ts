@@ -20,6 +20,13 @@ export interface RegressionConfig {
   readonly minBaselineWindows: number;
   /** Windows merged as "current" (the newest ones); 2 = a step is confirmed by a second window. */
   readonly currentWindows: number;
+  /** A rare key's current side grows up to this many windows to reach minSamples. */
+  readonly maxCurrentWindows: number;
+  /**
+   * Windows behind the newest one that can be re-processed with exactly the first result: the
+   * sketch ring keeps this many windows beyond what the newest window's tests need.
+   */
+  readonly reprocessWindows: number;
   /** Length of the short drift series in windows (72 × 5 min = 6 h). */
   readonly driftWindows: number;
   /** Length of the long drift series in hours (a whole number of days so the daily pattern cancels). */
@@ -42,6 +49,8 @@ export const DEFAULT_REGRESSION_CONFIG: RegressionConfig = Object.freeze({
   baselineWindows: 12,
   minBaselineWindows: 6,
   currentWindows: 2,
+  maxCurrentWindows: 6,
+  reprocessWindows: 12,
   driftWindows: 72,
   longDriftHours: 72,
   driftMinRatio: 1.2,
@@ -55,6 +64,8 @@ const INTEGER_FIELDS = new Set<keyof RegressionConfig>([
   'baselineWindows',
   'minBaselineWindows',
   'currentWindows',
+  'maxCurrentWindows',
+  'reprocessWindows',
   'driftWindows',
   'longDriftHours',
   'seasonalDays',
@@ -96,6 +107,11 @@ export function resolveRegressionConfig(partial: Partial<RegressionConfig> = {})
   if (c.minBaselineWindows > c.baselineWindows) {
     throw new ConfigError(
       `regression setting minBaselineWindows (${c.minBaselineWindows}) exceeds baselineWindows (${c.baselineWindows})`,
+    );
+  }
+  if (c.maxCurrentWindows < c.currentWindows) {
+    throw new ConfigError(
+      `regression setting maxCurrentWindows (${c.maxCurrentWindows}) is below currentWindows (${c.currentWindows})`,
     );
   }
   if (c.driftWindows < 8)

@@ -35,6 +35,7 @@ import {
   mannKendall,
   mannWhitneyGreater,
   median,
+  normalSf,
   theilSen,
 } from './stats.js';
 
@@ -61,12 +62,13 @@ export interface WindowStats {
   readonly rows: readonly StatsRow[];
 }
 
-type DriftHorizon = 'short' | 'long';
+/** Steps: two windows or more; drifts: 6 h of windows or 3 days of hours. */
+type Horizon = 'short' | 'long';
 
 interface Candidate {
   readonly state: KeyBaseline;
   readonly kind: RegressionKind;
-  readonly horizon?: DriftHorizon;
+  readonly horizon: Horizon;
   readonly stat: StatisticDef;
   readonly p: number;
   readonly practical: boolean;
@@ -82,16 +84,11 @@ interface Candidate {
   readonly fallbackSince: number;
 }
 
-function sketchOf(entry: RingEntry): DDSketch {
-  entry.decoded ??= DDSketch.decode(entry.sketch);
-  return entry.decoded;
-}
-
 function merged(entries: readonly RingEntry[]): DDSketch {
   const first = entries[0];
   if (!first) return new DDSketch();
-  const out = sketchOf(first).clone();
-  for (let i = 1; i < entries.length; i++) out.merge(sketchOf(entries[i]!));
+  const out = first.sketch.clone();
+  for (let i = 1; i < entries.length; i++) out.merge(entries[i]!.sketch);
   return out;
 }
 
@@ -115,6 +112,8 @@ export function applyWindow(
   windowMs: number,
   config: RegressionConfig,
 ): void {
+  // Decoded first: a sketch that does not decode leaves the state untouched (ValidationError).
+  const sketch = DDSketch.decode(row.sketch);
   state.service = row.service;
   state.name = row.name;
   upsertByStart<SeriesPoint>(state.series, {
@@ -128,12 +127,15 @@ export function applyWindow(
   upsertByStart<RingEntry>(state.ring, {
     start,
     count: row.count,
-    sketch: row.sketch.slice(),
+    sketch,
     exemplars: row.exemplar_trace_ids.slice(0, config.exemplars),
   });
   updateHour(state, hourOf(start));
   const newest = Math.max(state.series.at(-1)!.start, state.ring.at(-1)!.start);
-  const ringSpan = (config.currentWindows + config.baselineWindows) * windowMs + HOUR_MS;
+  const ringSpan = Math.max(
+    (config.maxCurrentWindows + config.baselineWindows + config.reprocessWindows) * windowMs,
+    HOUR_MS,
+  );
   const hoursSpan = Math.max((config.seasonalDays + 1) * DAY_MS, (config.longDriftHours + 1) * HOUR_MS);
   state.ring = state.ring.filter((e) => e.start > newest - ringSpan);
   state.series = state.series.filter((e) => e.start > newest - config.historyWindows * windowMs);
@@ -197,6 +199,37 @@ function countAbove(list: readonly Bin[], threshold: number): number {
   return n;
 }
 
+function countOf(entries: readonly RingEntry[]): number {
+  let n = 0;
+  for (const e of entries) n += e.count;
+  return n;
+}
+
+/**
+ * Overdispersion of the share above `threshold` across baseline windows: Pearson χ² / (k − 1),
+ * at least 1. Samples within a window are not independent (a slow dependency slows a whole
+ * window), so a test that treats them as independent would be too sure of itself.
+ */
+function dispersion(windows: readonly (readonly Bin[])[], threshold: number): number {
+  if (windows.length < 2) return 1;
+  const counts: [number, number][] = windows.map((list) => {
+    let n = 0;
+    for (const b of list) n += b.count;
+    return [countAbove(list, threshold), n];
+  });
+  let above = 0;
+  let total = 0;
+  for (const [a, n] of counts) {
+    above += a;
+    total += n;
+  }
+  const p = above / total;
+  if (!(p > 0 && p < 1)) return 1;
+  let chi2 = 0;
+  for (const [a, n] of counts) if (n > 0) chi2 += (a - n * p) ** 2 / (n * p * (1 - p));
+  return Math.max(1, chi2 / (windows.length - 1));
+}
+
 function practicallyAbove(
   current: number,
   reference: number,
@@ -213,28 +246,57 @@ function stepCandidates(
   hours: ReadonlyMap<number, HourPoint>,
   config: RegressionConfig,
 ): Candidate[] {
-  const curFrom = t - (config.currentWindows - 1) * w;
+  if (!state.ring.some((e) => e.start === t)) return [];
+  const within = (span: number) => state.ring.filter((e) => e.start > t - span * w && e.start <= t);
+  // Short side: the newest windows, widened for a rare key until it holds minSamples.
+  let span = config.currentWindows;
+  while (countOf(within(span)) < config.minSamples && span < config.maxCurrentWindows) span++;
+  const out = stepTests(state, t, w, span, 'short', hours, config);
+  // Long side: a smaller change (a p99 moving +25 %) needs more samples than two windows hold.
+  if (config.maxCurrentWindows > span)
+    out.push(...stepTests(state, t, w, config.maxCurrentWindows, 'long', hours, config));
+  return out;
+}
+
+function stepTests(
+  state: KeyBaseline,
+  t: number,
+  w: number,
+  span: number,
+  horizon: Horizon,
+  hours: ReadonlyMap<number, HourPoint>,
+  config: RegressionConfig,
+): Candidate[] {
+  const curFrom = t - (span - 1) * w;
   const baseFrom = curFrom - config.baselineWindows * w;
   const current = state.ring.filter((e) => e.start >= curFrom && e.start <= t);
   const baseline = state.ring.filter((e) => e.start >= baseFrom && e.start < curFrom);
-  if (!current.some((e) => e.start === t) || baseline.length < config.minBaselineWindows) return [];
+  if (baseline.length < config.minBaselineWindows) return [];
   const cs = merged(current);
   if (cs.count < config.minSamples) return [];
   const bs = merged(baseline);
   const cBins = bins(cs);
   const bBins = bins(bs);
-  const onsetFrom = t - 2 * (config.currentWindows + config.baselineWindows) * w;
+  const windowBins = baseline.map((e) => bins(e.sketch));
+  const onsetFrom = t - 2 * (config.maxCurrentWindows + config.baselineWindows) * w;
   const onset = state.series.filter((p) => p.start >= onsetFrom && p.start <= t && p.count > 0);
   const out: Candidate[] = [];
   for (const stat of STATISTICS) {
     if (cs.count < Math.max(config.minSamples, stat.need) || bs.count < 2 * stat.need) continue;
     const bq = bs.quantile(stat.q);
     const cq = cs.quantile(stat.q);
+    // Window-to-window noise seen in the baseline widens the test (an effective sample size).
+    const phi = dispersion(windowBins, bq);
     let p: number;
     if (stat.q === 0.5) {
-      p = mannWhitneyGreater(bBins, cBins).pGreater;
+      p = normalSf(mannWhitneyGreater(bBins, cBins).z / Math.sqrt(phi));
     } else {
-      p = fisherGreater(countAbove(cBins, bq), cs.count, countAbove(bBins, bq), bs.count);
+      p = fisherGreater(
+        countAbove(cBins, bq) / phi,
+        cs.count / phi,
+        countAbove(bBins, bq) / phi,
+        bs.count / phi,
+      );
     }
     const seasonal = seasonalReference(hours, t, stat, 'upper', config.seasonalDays);
     const practical =
@@ -249,6 +311,7 @@ function stepCandidates(
     out.push({
       state,
       kind: 'step',
+      horizon,
       stat,
       p,
       practical,
@@ -298,7 +361,7 @@ interface TrendPoint {
 function trendCandidate(
   state: KeyBaseline,
   stat: StatisticDef,
-  horizon: DriftHorizon,
+  horizon: Horizon,
   points: readonly TrendPoint[],
   stepMs: number,
   spanSteps: number,
@@ -314,7 +377,8 @@ function trendCandidate(
   let practical = false;
   let currentMs = points.at(-1)!.value;
   let baselineMs = currentMs;
-  if (mk.s > 0) {
+  // A BH-adjusted p-value is never below the raw one: above fdr, no finding can come of it.
+  if (mk.s > 0 && mk.pIncreasing <= config.fdr) {
     const line = theilSen(xs, ys);
     const rise = Math.exp(line.slope * (spanSteps - 1));
     const last = points.at(-1)!;
@@ -416,7 +480,7 @@ function onsetOf(c: Candidate, t: number, w: number, config: RegressionConfig): 
     }
     if (c.kind === 'step') {
       // The step's own change point: the latest rise, not older than the baseline.
-      const notBefore = t - (config.currentWindows + config.baselineWindows) * w;
+      const notBefore = t - (config.maxCurrentWindows + config.baselineWindows) * w;
       for (let k = rising.length - 1; k >= 0; k--) {
         const start = c.onsetStarts[rising[k]!]!;
         if (start >= notBefore && start <= t) return start;
@@ -528,7 +592,13 @@ export function detectWindow(
       state = emptyBaseline(row.key, row.service, row.name, w);
       states.set(row.key, state);
     }
-    applyWindow(state, row, t, w, config);
+    try {
+      applyWindow(state, row, t, w, config);
+    } catch (error) {
+      // An unreadable sketch leaves the key out of this window, not the run.
+      if (error instanceof ValidationError) continue;
+      throw error;
+    }
     touched.push(state);
   }
   const candidates: Candidate[] = [];
@@ -548,8 +618,8 @@ export function detectWindow(
     const p = adjusted[i]!;
     if (c.practical && p <= config.fdr) kept.push({ c, p });
   });
-  // One finding per key and statistic: a step explains a trend, a short drift a long one.
-  const rank = (c: Candidate) => (c.kind === 'step' ? 0 : c.horizon === 'short' ? 1 : 2);
+  // One finding per key and statistic: a step explains a trend, a short horizon a long one.
+  const rank = (c: Candidate) => (c.kind === 'step' ? 0 : 2) + (c.horizon === 'short' ? 0 : 1);
   const best = new Map<string, { c: Candidate; p: number }>();
   for (const k of kept) {
     const id = `${k.c.state.key}\u0000${k.c.stat.name}`;

@@ -13,7 +13,7 @@
  * never to a clock, so the state is a function of the windows applied.
  */
 import { ValidationError } from '../errors.js';
-import type { DDSketch } from '../stats/ddsketch.js';
+import { DDSketch } from '../stats/ddsketch.js';
 
 export interface SeriesPoint {
   readonly start: number;
@@ -27,10 +27,8 @@ export interface SeriesPoint {
 export interface RingEntry {
   readonly start: number;
   readonly count: number;
-  readonly sketch: Uint8Array;
+  readonly sketch: DDSketch;
   readonly exemplars: readonly string[];
-  /** Decoded sketch, cached in memory only. */
-  decoded?: DDSketch;
 }
 
 export interface HourPoint {
@@ -83,57 +81,60 @@ export function upsertByStart<T extends { readonly start: number }>(list: T[], e
   else list.splice(lo, 0, entry);
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
-
-/** Standard base64 with padding. */
-export function toBase64(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += `${B64[n >> 18]!}${B64[(n >> 12) & 63]!}==`;
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += `${B64[n >> 18]!}${B64[(n >> 12) & 63]!}${B64[(n >> 6) & 63]!}=`;
-  }
-  return out;
+/** A sketch as JSON: accuracy, zero count, first bin index, then the count of every bin from there. */
+interface CompactSketch {
+  a: number;
+  z: number;
+  o: number;
+  c: number[];
 }
 
-/** @throws ValidationError on anything but padded standard base64. */
-export function fromBase64(text: string): Uint8Array {
-  if (text.length % 4 !== 0)
-    throw new ValidationError('baseline state: base64 length is not a multiple of 4');
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - padding);
-  let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    let n = 0;
-    for (let k = 0; k < 4; k++) {
-      const ch = text.charCodeAt(i + k);
-      const isPad = ch === 61 && i + k >= text.length - padding;
-      const v = isPad ? 0 : ch < 128 ? B64_INDEX[ch]! : -1;
-      if (v < 0) throw new ValidationError('baseline state: invalid base64');
-      n = (n << 6) | v;
+function compactSketch(sketch: DDSketch): CompactSketch {
+  const lnGamma = Math.log(sketch.gamma);
+  const scale = (sketch.gamma + 1) / 2;
+  let zero = 0;
+  let first = 0;
+  const counts: number[] = [];
+  for (const { value, count } of sketch.bins()) {
+    if (value === 0) {
+      zero += count;
+      continue;
     }
-    if (o < out.length) out[o++] = (n >> 16) & 255;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
+    const index = Math.round(Math.log(value * scale) / lnGamma);
+    if (counts.length === 0) first = index;
+    while (first + counts.length < index) counts.push(0);
+    counts.push(count);
   }
-  return out;
+  return { a: sketch.relativeAccuracy, z: zero, o: first, c: counts };
+}
+
+function expandSketch(value: unknown, what: string): DDSketch {
+  if (!isRecord(value)) fail(`${what} is not an object`);
+  const [a, z, o] = numbers([value.a, value.z, value.o], `${what}.a/z/o`);
+  const counts = numbers(value.c, `${what}.c`);
+  if (!(a! > 0 && a! < 1)) fail(`${what}.a is not a relative accuracy`);
+  if (!Number.isInteger(o) || Math.abs(o!) > 2 ** 31) fail(`${what}.o is not a bin index`);
+  if (counts.some((c) => c < 0) || z! < 0) fail(`${what} holds a negative count`);
+  const sketch = new DDSketch({ relativeAccuracy: a! });
+  const gamma = sketch.gamma;
+  try {
+    if (z! > 0) sketch.add(0, z!);
+    counts.forEach((count, k) => {
+      // The bin's representative value, computed as DDSketch computes it (so min and max match a
+      // decoded sketch bit for bit); it lies strictly inside the bin, so add() maps it back there.
+      if (count > 0) sketch.add((2 * gamma ** (o! + k)) / (gamma + 1), count);
+    });
+  } catch (error) {
+    throw new ValidationError(`baseline state: ${what} holds bad counts`, { cause: error });
+  }
+  return sketch;
 }
 
 /**
- * The JSON bytes of a key's baseline (columnar arrays keep it small: ~40 KB per key at the
- * defaults, mostly the ring of sketches).
+ * The JSON bytes of a key's baseline: columnar arrays and sketches as bin counts keep it small
+ * (see docs/regressions.md for the bound).
  *
- * @example decodeBaseline(encodeBaseline(b)) // deep-equals b (without cached decoded sketches)
+ * @example decodeBaseline(encodeBaseline(b)) // same series, hours and sketch bins as b
  */
 export function encodeBaseline(b: KeyBaseline): Uint8Array {
   const json = {
@@ -150,7 +151,7 @@ export function encodeBaseline(b: KeyBaseline): Uint8Array {
       p99: b.series.map((p) => p.p99),
       ver: b.series.map((p) => p.versions),
     },
-    ring: b.ring.map((r) => ({ t: r.start, n: r.count, sketch: toBase64(r.sketch), ex: r.exemplars })),
+    ring: b.ring.map((r) => ({ t: r.start, n: r.count, s: compactSketch(r.sketch), ex: r.exemplars })),
     hours: {
       t: b.hours.map((p) => p.start),
       n: b.hours.map((p) => p.count),
@@ -237,7 +238,7 @@ export function decodeBaseline(bytes: Uint8Array): KeyBaseline {
     return {
       start: start!,
       count: count!,
-      sketch: fromBase64(text(r.sketch, `ring[${i}].sketch`)),
+      sketch: expandSketch(r.s, `ring[${i}].s`),
       exemplars: strings(r.ex, `ring[${i}].ex`),
     };
   });

@@ -163,13 +163,33 @@ export function fisherGreater(
   const n = currentTotal + baselineTotal;
   const above = currentAbove + baselineAbove;
   if (currentTotal <= 0 || above <= 0) return 1;
-  const lnDenominator = lnChoose(n, currentTotal);
   const hi = Math.min(above, currentTotal);
-  let p = 0;
-  for (let k = currentAbove; k <= hi; k++) {
-    if (currentTotal - k > n - above) continue;
-    p += Math.exp(lnChoose(above, k) + lnChoose(n - above, currentTotal - k) - lnDenominator);
+  const lo = Math.max(0, currentTotal - (n - above));
+  if (currentAbove > hi) return 0;
+  if (currentAbove <= lo) return 1;
+  const pmf = (k: number) =>
+    Math.exp(lnChoose(above, k) + lnChoose(n - above, currentTotal - k) - lnChoose(n, currentTotal));
+  // ratio(k) = P(k+1) / P(k). Summing away from the mode keeps the first term the largest, so
+  // nothing underflows before it matters.
+  const ratio = (k: number) =>
+    ((above - k) * (currentTotal - k)) / ((k + 1) * (n - above - currentTotal + k + 1));
+  const mean = (currentTotal * above) / n;
+  if (currentAbove >= mean) {
+    let term = pmf(currentAbove);
+    let p = term;
+    for (let k = currentAbove; k < hi && term >= p * 1e-17; k++) {
+      term *= ratio(k);
+      p += term;
+    }
+    return Math.min(1, p);
   }
+  let term = pmf(currentAbove - 1);
+  let lower = term;
+  for (let k = currentAbove - 1; k > lo && term >= lower * 1e-17; k--) {
+    term /= ratio(k - 1);
+    lower += term;
+  }
+  const p = 1 - lower;
   return Math.min(1, p);
 }
 

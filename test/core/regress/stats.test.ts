@@ -100,6 +100,38 @@ describe('fisherGreater', () => {
     expect(fisherGreater(12, 200, 10, 1000) / 4.633595788119478e-5).toBeCloseTo(1, 8);
   });
 
+  it('equals the brute-force hypergeometric tail (property)', () => {
+    const choose = (n: number, k: number) => {
+      let c = 1;
+      for (let j = 0; j < k; j++) c = (c * (n - j)) / (j + 1);
+      return c;
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 40 }),
+        (n1, n2, a1, a2) => {
+          const currentAbove = Math.min(a1, n1);
+          const baselineAbove = Math.min(a2, n2);
+          const above = currentAbove + baselineAbove;
+          const n = n1 + n2;
+          let expected = 0;
+          for (let k = currentAbove; k <= Math.min(above, n1); k++) {
+            if (n1 - k > n - above) continue;
+            expected += (choose(above, k) * choose(n - above, n1 - k)) / choose(n, n1);
+          }
+          expect(fisherGreater(currentAbove, n1, baselineAbove, n2)).toBeCloseTo(Math.min(1, expected), 10);
+        },
+      ),
+    );
+  });
+
+  it('stays near 1 far below the mode instead of underflowing to 0', () => {
+    expect(fisherGreater(1, 5000, 2000, 5000)).toBeCloseTo(1, 12);
+  });
+
   it('finds nothing when the shares are the same', () => {
     expect(fisherGreater(2, 200, 10, 1000)).toBeGreaterThan(0.5);
     expect(fisherGreater(0, 200, 0, 1000)).toBe(1);

@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../lib/core/errors.js';
+import type { RegressionRow } from '../../../lib/core/model.js';
+import {
+  DEFAULT_REGRESSION_CONFIG,
+  detectWindows,
+  encodeBaseline,
+  type KeyBaseline,
+  resolveRegressionConfig,
+  severityOf,
+  type WindowStats,
+} from '../../../lib/core/regress/index.js';
+import { DAY, generator, HOUR, lognormal, rowOf, T0, traceIdOf, W } from './rows.js';
+
+const config = resolveRegressionConfig();
+const KEY = 'orders > DynamoDB GetItem orders';
+
+/** `count` windows of one key from `medianAt(t)`, with exemplars and versions from the callbacks. */
+function windowsOf(
+  from: number,
+  count: number,
+  medianAt: (t: number) => number,
+  options: { seed?: number; n?: number; key?: string; versionAt?: (t: number) => string } = {},
+): WindowStats[] {
+  const random = generator(options.seed ?? 1);
+  const out: WindowStats[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = from + i * W;
+    out.push({
+      windowStart: start,
+      windowMs: W,
+      rows: [
+        rowOf({
+          key: options.key ?? KEY,
+          start,
+          samples: lognormal(random, options.n ?? 400, medianAt(start)),
+          exemplars: [traceIdOf(start, 1), traceIdOf(start, 2)],
+          versions: [options.versionAt?.(start) ?? '1.0.0'],
+        }),
+      ],
+    });
+  }
+  return out;
+}
+
+function firstFinding(findings: RegressionRow[], from: number): RegressionRow | undefined {
+  return findings.filter((f) => f.window_start >= from).sort((a, b) => a.window_start - b.window_start)[0];
+}
+
+describe('step detection', () => {
+  it('reports nothing on identical distributions', () => {
+    // Prepare: six hours of one unchanging distribution
+    const states = new Map<string, KeyBaseline>();
+    // Act
+    const findings = detectWindows(
+      states,
+      windowsOf(T0, 72, () => 40),
+      config,
+    );
+    // Assess
+    expect(findings).toEqual([]);
+  });
+
+  it('finds a +60 % step within two windows, with onset, exemplars and the new version', () => {
+    // Prepare: two hours at 40 ms, then 64 ms from `step` on, shipped as version 2.0.0
+    const step = T0 + 2 * HOUR;
+    const windows = windowsOf(T0, 30, (t) => (t >= step ? 64 : 40), {
+      versionAt: (t) => (t >= step ? '2.0.0' : '1.0.0'),
+    });
+    // Act
+    const findings = detectWindows(new Map(), windows, config);
+    // Assess
+    const first = firstFinding(findings, step);
+    expect(first).toBeDefined();
+    expect(findings.every((f) => f.window_start >= step)).toBe(true);
+    expect((first!.window_start - step) / W).toBeLessThanOrEqual(2);
+    expect(first!.kind).toBe('step');
+    expect(first!.key).toBe(KEY);
+    expect(first!.service).toBe('orders');
+    expect(first!.since).toBe(step);
+    expect(first!.new_version).toBe('2.0.0');
+    // Once both current windows are past the step, the ratio is the injected one.
+    const p50 = findings.find((f) => f.window_start === step + W && f.statistic === 'p50')!;
+    expect(p50.ratio).toBeGreaterThan(1.4);
+    expect(p50.ratio).toBeLessThan(1.8);
+    expect(p50.baseline_ms).toBeGreaterThan(36);
+    expect(p50.baseline_ms).toBeLessThan(44);
+    expect(p50.p_value).toBeLessThan(config.fdr);
+    // Slow side: IDs of windows at or after the step; baseline side: IDs from before it.
+    const windowOfId = (id: string) => Number.parseInt(id.slice(2, 10), 16) * 1000;
+    expect(p50.exemplar_trace_ids.length).toBeGreaterThan(0);
+    expect(p50.exemplar_trace_ids.every((id) => windowOfId(id) >= step)).toBe(true);
+    expect(p50.baseline_exemplar_trace_ids.length).toBeGreaterThan(0);
+    expect(p50.baseline_exemplar_trace_ids.every((id) => windowOfId(id) < step)).toBe(true);
+    expect(p50.summary).toContain(`p50 of ${KEY} rose`);
+    expect(p50.summary).toContain('new version 2.0.0');
+  });
+
+  it('does not call 0.2 ms -> 0.4 ms an incident (absolute floor)', () => {
+    const step = T0 + 2 * HOUR;
+    const windows = windowsOf(T0, 30, (t) => (t >= step ? 0.4 : 0.2));
+    expect(detectWindows(new Map(), windows, config)).toEqual([]);
+    // The same change with the floor lowered is found, so the floor is what held it back.
+    const lowered = resolveRegressionConfig({ minDeltaMs: 0.05 });
+    expect(detectWindows(new Map(), windows, lowered).length).toBeGreaterThan(0);
+  });
+
+  it('ignores a change below the ratio threshold even when it is statistically clear', () => {
+    const step = T0 + 2 * HOUR;
+    const windows = windowsOf(T0, 30, (t) => (t >= step ? 44 : 40), { n: 3000 });
+    expect(detectWindows(new Map(), windows, config)).toEqual([]);
+  });
+
+  it('does not test keys with too few samples', () => {
+    const step = T0 + 2 * HOUR;
+    const windows = windowsOf(T0, 30, (t) => (t >= step ? 200 : 40), { n: 3 });
+    expect(detectWindows(new Map(), windows, config)).toEqual([]);
+  });
+});
+
+describe('seasonality', () => {
+  it('does not report a daily slow hour once previous days show it, but does on the first day', () => {
+    // Prepare: 40 ms, except 60 ms every day from 10:00 to 11:00 UTC
+    const slow = (t: number) => new Date(t).getUTCHours() === 10;
+    const windows = windowsOf(T0, 3 * 288, (t) => (slow(t) ? 60 : 40), { n: 300 });
+    // Act
+    const findings = detectWindows(new Map(), windows, config);
+    // Assess: found on day 1 (nothing to compare with), silent on day 3
+    const onDay = (d: number) =>
+      findings.filter((f) => f.window_start >= T0 + d * DAY && f.window_start < T0 + (d + 1) * DAY);
+    expect(onDay(0).length).toBeGreaterThan(0);
+    expect(onDay(2)).toEqual([]);
+  });
+});
+
+describe('drift detection', () => {
+  it('finds +5 %/h within 6 hours after a flat day, and not before it starts', () => {
+    // Prepare: one flat day at 40 ms, then +5 % an hour
+    const start = T0 + DAY;
+    const windows = windowsOf(T0, 288 + 7 * 12, (t) => (t < start ? 40 : 40 * 1.05 ** ((t - start) / HOUR)), {
+      n: 300,
+    });
+    // Act
+    const findings = detectWindows(new Map(), windows, config);
+    // Assess
+    expect(findings.filter((f) => f.window_start < start)).toEqual([]);
+    const first = firstFinding(findings, start);
+    expect(first).toBeDefined();
+    expect(first!.window_start - start).toBeLessThanOrEqual(6 * HOUR);
+    const drift = findings.find((f) => f.kind === 'drift');
+    expect(drift).toBeDefined();
+    expect(drift!.ratio).toBeGreaterThanOrEqual(config.driftMinRatio);
+    expect(drift!.since).toBeGreaterThanOrEqual(start - HOUR);
+    expect(drift!.summary).toContain('drifting up');
+  });
+});
+
+describe('re-processing and arrival order', () => {
+  // 18 windows: all within the sketch ring, step at the 14th.
+  const step = T0 + 13 * W;
+  const windows = windowsOf(T0, 18, (t) => (t >= step ? 70 : 40), { seed: 5 });
+
+  it('has findings to compare', () => {
+    expect(detectWindows(new Map(), windows, config).length).toBeGreaterThan(0);
+  });
+
+  it('replaces a re-processed window instead of counting it twice', () => {
+    const states = new Map<string, KeyBaseline>();
+    const first = detectWindows(states, windows, config);
+    const before = encodeBaseline(states.get(KEY)!);
+    const last = windows.at(-1)!;
+    const again = detectWindows(states, [last], config);
+    expect(again).toEqual(first.filter((f) => f.window_start === last.windowStart));
+    expect(encodeBaseline(states.get(KEY)!)).toEqual(before);
+  });
+
+  it('ends in the same state whatever the arrival order, and re-runs give the in-order findings', () => {
+    const inOrder = new Map<string, KeyBaseline>();
+    const expected = detectWindows(inOrder, windows, config);
+    const shuffled = new Map<string, KeyBaseline>();
+    const random = generator(9);
+    const order = [...windows].sort(() => random() - 0.5);
+    // Each window alone, so detectWindows cannot put them back in order.
+    for (const w of order) detectWindows(shuffled, [w], config);
+    expect(encodeBaseline(shuffled.get(KEY)!)).toEqual(encodeBaseline(inOrder.get(KEY)!));
+    expect(detectWindows(shuffled, windows, config)).toEqual(expected);
+  });
+
+  it('counts a window given twice in one call once', () => {
+    const a = new Map<string, KeyBaseline>();
+    const b = new Map<string, KeyBaseline>();
+    expect(detectWindows(a, [...windows, ...windows.slice(-3)], config)).toEqual(
+      detectWindows(b, windows, config),
+    );
+    expect(encodeBaseline(a.get(KEY)!)).toEqual(encodeBaseline(b.get(KEY)!));
+  });
+
+  it('keeps the state bounded', () => {
+    const states = new Map<string, KeyBaseline>();
+    detectWindows(
+      states,
+      windowsOf(T0, 2 * 288, () => 40, { n: 100 }),
+      config,
+    );
+    const s = states.get(KEY)!;
+    expect(s.series.length).toBe(config.historyWindows);
+    expect(s.ring.length).toBe(config.maxCurrentWindows + config.baselineWindows + config.reprocessWindows);
+    expect(s.hours.length).toBe(48);
+  });
+});
+
+describe('false discovery control across keys', () => {
+  it('finds the one changed key among many unchanged ones', () => {
+    const step = T0 + 2 * HOUR;
+    const keys = Array.from({ length: 40 }, (_, i) => `svc${i} > call`);
+    const perKey = keys.map((key, i) =>
+      windowsOf(T0, 30, (t) => (i === 7 && t >= step ? 80 : 40), { key, seed: 100 + i, n: 200 }),
+    );
+    const windows: WindowStats[] = perKey[0]!.map((w, j) => ({
+      windowStart: w.windowStart,
+      windowMs: W,
+      rows: perKey.flatMap((list) => list[j]!.rows),
+    }));
+    const findings = detectWindows(new Map(), windows, config);
+    expect(new Set(findings.map((f) => f.key))).toEqual(new Set(['svc7 > call']));
+  });
+});
+
+describe('configuration and severity', () => {
+  it('fills defaults and rejects bad values with the setting named', () => {
+    expect(resolveRegressionConfig({ minRatio: 1.5 })).toEqual({
+      ...DEFAULT_REGRESSION_CONFIG,
+      minRatio: 1.5,
+    });
+    expect(() => resolveRegressionConfig({ minRatio: 0.9 })).toThrow(ConfigError);
+    expect(() => resolveRegressionConfig({ fdr: 2 })).toThrow(/fdr/);
+    expect(() => resolveRegressionConfig({ baselineWindows: 2.5 })).toThrow(/baselineWindows/);
+    expect(() => resolveRegressionConfig({ bogus: 1 } as never)).toThrow(/bogus/);
+  });
+
+  it('grades severity by size and evidence', () => {
+    expect(severityOf(2.5, 1e-9)).toBe('critical');
+    expect(severityOf(2.5, 1e-3)).toBe('medium');
+    expect(severityOf(1.6, 1e-5)).toBe('high');
+    expect(severityOf(1.25, 1e-9)).toBe('low');
+  });
+});
