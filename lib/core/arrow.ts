@@ -161,6 +161,41 @@ function checkOffset(ctx: Ctx, row: number, offset: number): void {
   if (offset > 0x7fffffff) fail(ctx, row, 'column data exceeds 2 GiB in one part; write smaller parts');
 }
 
+// Any UTF-16 code unit above 0x7f (without the u flag, surrogates are code units too).
+const NON_ASCII = /[\u0080-\uffff]/;
+const asciiEncoder = new TextEncoder();
+
+/**
+ * The common case of a string column, all ASCII: one UTF-8 byte per code unit, so the offsets are
+ * running string lengths and the whole column is encoded in one call instead of one per value
+ * (a call per short string costs more than the bytes). Fills `offsets` and returns the bytes, or
+ * returns null, with `offsets` to be overwritten, when some value is not ASCII or the column is
+ * too big for one string.
+ */
+function asciiColumn(
+  strings: readonly (string | null)[],
+  chars: number,
+  offsets: Int32Array,
+): Uint8Array | null {
+  // Joined strings beyond this approach V8's string length limit; the general path handles them.
+  if (chars > 1 << 28) return null;
+  const n = strings.length;
+  let joined = '';
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const s = strings[i];
+    if (s !== null && s !== undefined) {
+      joined += s;
+      at += s.length;
+    }
+    offsets[i + 1] = at;
+  }
+  if (NON_ASCII.test(joined)) return null;
+  const bytes = new Uint8Array(Math.max(at, 1));
+  asciiEncoder.encodeInto(joined, bytes);
+  return bytes.subarray(0, at);
+}
+
 function utf8Data(
   strings: readonly (string | null)[],
   bitmap: Uint8Array | undefined,
@@ -176,6 +211,17 @@ function utf8Data(
     chars += s.length;
   }
   const offsets = new Int32Array(n + 1);
+  const ascii = asciiColumn(strings, chars, offsets);
+  if (ascii) {
+    return makeData({
+      type: new Utf8(),
+      length: n,
+      nullCount,
+      nullBitmap: bitmap,
+      valueOffsets: offsets,
+      data: ascii,
+    });
+  }
   const sink = new ByteSink(chars + (chars >> 3) + 16);
   for (let i = 0; i < n; i++) {
     const s = strings[i];
