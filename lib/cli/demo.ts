@@ -7,6 +7,8 @@ import { JsonLinesLog } from '../adapters/json-log.js';
 import { LocalObjectStore } from '../adapters/local-store.js';
 import { parseTime } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import type { DemoOptions } from '../demo/generate.js';
+import { type OtelDemoFormat, writeOtelDemo } from '../demo/otel.js';
 import { REGION as DEMO_REGION } from '../demo/shop.js';
 import { MANIFEST_FILE, writeDemoTraces } from '../demo/write.js';
 import { runPipeline } from '../pipeline/run.js';
@@ -30,6 +32,9 @@ Options:
   --rps <n>          requests per second at the daily peak (default 1)
   --seed <n>         random seed (default 7): the same seed gives the same traffic
   --start <time>     start of the traffic (default: 3 hours before the current hour)
+  --format <f>       input format: xray (BatchGetTraces files, default), otel (CloudWatch
+                     Transaction Search aws/spans events), otlp (OTLP JSON, as the Collector's
+                     file exporter writes) — the lake comes out the same
   --no-regression    inject no regression (nothing should be found)
   --json             print the summary as JSON
   --quiet            print nothing but errors
@@ -46,6 +51,7 @@ export const demoCommand = {
       rps: { type: 'string' },
       seed: { type: 'string' },
       start: { type: 'string' },
+      format: { type: 'string' },
       'no-regression': { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -59,6 +65,10 @@ export const demoCommand = {
     const startMs = values.start === undefined ? defaultStart : parseTime(values.start, now);
     if (startMs === null) throw new ConfigError(`--start "${values.start}": expected ISO 8601 or epoch ms`);
 
+    const format = values.format ?? 'xray';
+    if (!['xray', 'otel', 'aws-spans', 'otlp'].includes(format)) {
+      throw new ConfigError(`--format "${format}": expected xray, otel (aws/spans events) or otlp`);
+    }
     const dir = resolve(ctx.cwd, values.dir ?? 'tracelake-demo');
     prepareDir(dir);
     const inputDir = join(dir, 'input');
@@ -81,17 +91,20 @@ export const demoCommand = {
           atMs: regressionAt,
         };
     say(style.bold(`tracelake demo — ${hours} h of a small serverless shop (seed ${seed})`));
-    const manifest = await writeDemoTraces(inputDir, {
-      seed,
-      startMs,
-      hours,
-      requestsPerSecond: rps,
-      regression,
-    });
+    const options: DemoOptions = { seed, startMs, hours, requestsPerSecond: rps, regression };
+    const otelFormat: OtelDemoFormat | null =
+      format === 'xray' ? null : format === 'otlp' ? 'otlp' : 'aws-spans';
+    const manifest = otelFormat
+      ? await writeOtelDemo(inputDir, options, otelFormat)
+      : await writeDemoTraces(inputDir, options);
+    // The manifest describes the input; it is not trace data, so it lives beside the input folder.
+    renameSync(join(inputDir, MANIFEST_FILE), join(dir, MANIFEST_FILE));
+    const formatLabel =
+      otelFormat === 'otlp' ? 'OTLP JSON' : otelFormat ? 'aws/spans event' : 'BatchGetTraces';
     say(
       `Generated ${int(manifest.traces)} traces, ${int(manifest.completeSpans)} complete spans (+${int(
         manifest.inProgressSpans,
-      )} in progress, ${manifest.brokenDocuments} broken documents) as ${manifest.files.length} BatchGetTraces files in ${rel(ctx, inputDir)}`,
+      )} in progress, ${manifest.brokenDocuments} broken documents) as ${manifest.files.length} ${formatLabel} files in ${rel(ctx, inputDir)}`,
     );
     if (regression) {
       say(
