@@ -20,6 +20,7 @@ const PALETTE = [
   '#9c755f',
 ];
 const SEVERITY_COLOR = { low: '#8c8c8c', medium: '#d4a017', high: '#e8590c', critical: '#c92a2a' } as const;
+const SEVERITY_RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
 
 /** The X-Ray console page of a trace. */
 export function xrayTraceUrl(region: string, traceId: string): string {
@@ -71,18 +72,23 @@ function traceLinks(model: ReportModel, ids: readonly string[], limit: number): 
 }
 
 function keyChart(model: ReportModel, chart: KeyChart): string {
-  const markers: Marker[] = [];
-  const seen = new Set<number>();
-  for (const f of chart.findings) {
-    if (seen.has(f.since)) continue;
-    seen.add(f.since);
-    markers.push({
-      x: f.since,
-      toX: f.firstWindow + model.windowMs,
-      color: SEVERITY_COLOR[f.severity],
-      label: `onset ${hhmm(f.since)} · ${f.statistic} ×${f.ratio.toFixed(2)}`,
+  // One marker per onset; findings of several statistics with the same onset share it.
+  const bySince = new Map<number, FindingGroup[]>();
+  for (const f of chart.findings) bySince.set(f.since, [...(bySince.get(f.since) ?? []), f]);
+  const markers: Marker[] = [...bySince]
+    .sort((a, b) => a[0] - b[0])
+    .map(([since, fs]) => {
+      const worst = fs.reduce((a, b) => (SEVERITY_RANK[b.severity] > SEVERITY_RANK[a.severity] ? b : a));
+      const stats = [...fs]
+        .sort((a, b) => a.statistic.localeCompare(b.statistic))
+        .map((f) => `${f.statistic} ×${f.ratio.toFixed(2)}`);
+      return {
+        x: since,
+        toX: Math.min(...fs.map((f) => f.firstWindow)) + model.windowMs,
+        color: SEVERITY_COLOR[worst.severity],
+        label: `onset ${hhmm(since)} · ${stats.join(', ')}`,
+      };
     });
-  }
   const domain: [number, number] | undefined = model.extent ? [model.extent[0], model.extent[1]] : undefined;
   // p99 often sits an order of magnitude above p50; a log axis keeps a p50 change visible.
   const lows = chart.points.map((p) => p.p50).filter((v) => v > 0);
@@ -145,15 +151,14 @@ function findingsTable(model: ReportModel): string {
 <td class="num">${pValue(f.pValue)}</td>
 <td class="since">${isoMinute(f.since)}</td>
 <td class="found">${windows}</td>
-<td class="ids">${traceLinks(model, f.exemplarTraceIds, 3)}</td>
-<td class="ids">${traceLinks(model, f.baselineTraceIds, 2)}</td>
+<td class="ids"><span class="muted">slow now</span><br>${traceLinks(model, f.exemplarTraceIds, 3)}<br><span class="muted">typical before</span><br>${traceLinks(model, f.baselineTraceIds, 2)}</td>
 </tr>`;
   });
-  return `<table id="findings" class="data">
-<thead><tr><th>severity</th><th>key</th><th>finding</th><th class="num">baseline → now, ms</th><th class="num">ratio</th><th class="num">p-value</th><th>since (onset)</th><th>found in</th><th>slow traces now</th><th>typical before</th></tr></thead>
+  return `<div class="scroll"><table id="findings" class="data">
+<thead><tr><th>severity</th><th>key</th><th>finding</th><th class="num">baseline → now, ms</th><th class="num">ratio</th><th class="num">p-value</th><th>since (onset)</th><th>found in</th><th>traces (X-Ray console)</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
-</tbody></table>`;
+</tbody></table></div>`;
 }
 
 function serviceBlock(s: ServiceTime, all: number, colorOf: (label: string) => string): string {
@@ -280,6 +285,7 @@ table.data th,table.data td{padding:5px 8px;border-bottom:1px solid var(--line);
 table.data th{background:#f3f4f6;font-weight:600;white-space:nowrap}
 table.data .num{text-align:right;white-space:nowrap}
 .ratio{font-weight:600}
+.scroll{overflow-x:auto}
 td.since,td.found{white-space:nowrap}
 .sev{color:#fff;border-radius:3px;padding:1px 6px;font-size:12px}
 .ids a.trace{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:11.5px;color:#1d4ed8;text-decoration:none;white-space:nowrap}

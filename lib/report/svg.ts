@@ -215,8 +215,8 @@ export function lineChart(options: LineChartOptions): string {
       `<text class="tick" x="${x}" y="${axisY + 16}" text-anchor="middle">${timeLabel(t, withDate)}</text>`,
     );
   }
-  // Markers under the lines, so the lines stay readable.
-  for (const m of options.markers ?? []) {
+  // Markers under the lines, so the lines stay readable; labels stacked so close onsets stay legible.
+  (options.markers ?? []).forEach((m, i) => {
     const x = round(sx(Math.min(Math.max(m.x, xMin), xMax)));
     if (m.toX !== undefined && m.toX > m.x) {
       const x2 = round(sx(Math.min(m.toX, xMax)));
@@ -224,11 +224,13 @@ export function lineChart(options: LineChartOptions): string {
         `<rect class="band" x="${x}" y="${PAD.top}" width="${Math.max(1, x2 - x)}" height="${plotH}" fill="${m.color}"/>`,
       );
     }
+    // About 6.5 px per character at 11 px: flip the label left of the line near the right edge.
+    const flip = x + 4 + m.label.length * 6.5 > width - PAD.right;
     out.push(
       `<line class="marker" x1="${x}" x2="${x}" y1="${PAD.top}" y2="${axisY}" stroke="${m.color}"/>`,
-      `<text class="marker-label" x="${x + 4}" y="${PAD.top + 11}" fill="${m.color}">${escapeXml(m.label)}</text>`,
+      `<text class="marker-label" x="${flip ? x - 4 : x + 4}" y="${PAD.top + 11 + 13 * i}"${flip ? ' text-anchor="end"' : ''} fill="${m.color}">${escapeXml(m.label)}</text>`,
     );
-  }
+  });
   const maxGap = options.maxGap ?? Number.POSITIVE_INFINITY;
   for (const s of options.series) {
     const pts = [...s.points].sort((a, b) => a.x - b.x);
