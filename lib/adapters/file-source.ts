@@ -232,7 +232,8 @@ function parseRejection(file: string, line: number | undefined, text: string, er
 function countLines(text: string): number {
   if (text.length === 0) return 0;
   let count = 1;
-  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) === 0x0a) count++;
+  // indexOf scans natively, an order of magnitude faster than charCodeAt per character on megabytes.
+  for (let k = text.indexOf('\n'); k !== -1; k = text.indexOf('\n', k + 1)) count++;
   return text.endsWith('\n') ? count - 1 : count;
 }
 
