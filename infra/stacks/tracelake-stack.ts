@@ -11,6 +11,7 @@ import { Collector } from '../constructs/collector.js';
 import { Lake } from '../constructs/lake.js';
 import { Monitoring } from '../constructs/monitoring.js';
 import { SavedQueries } from '../constructs/saved-queries.js';
+import { SpansDelivery } from '../constructs/spans-delivery.js';
 import { pipelineEnvironment, type TracelakeSettings } from '../settings.js';
 
 export interface TracelakeStackProps extends StackProps {
@@ -24,6 +25,8 @@ export class TracelakeStack extends Stack {
   readonly backfill: Backfill;
   readonly savedQueries: SavedQueries;
   readonly monitoring: Monitoring;
+  /** Present with `-c transactionSearch=true`. */
+  readonly spansDelivery?: SpansDelivery;
 
   constructor(scope: Construct, id: string, props: TracelakeStackProps) {
     super(scope, id, props);
@@ -60,12 +63,16 @@ export class TracelakeStack extends Stack {
       fn.grantPutMetricData(s.metricsNamespace);
     }
 
-    // Slot for issue 8: `aws/spans` (Transaction Search) -> Firehose -> the lake's raw prefix,
-    // read by the pipeline through TRACELAKE_SPANS_RAW_PREFIX. Built behind `-c transactionSearch=true`.
+    // Transaction Search accounts: `aws/spans` -> subscription filter -> Firehose -> the lake's raw
+    // prefix, read by the same pipeline functions beside the X-Ray API.
     if (s.transactionSearch) {
-      throw new Error(
-        'context transactionSearch=true: the aws/spans ingestion construct is not part of this version yet',
-      );
+      this.spansDelivery = new SpansDelivery(this, 'SpansDelivery', {
+        bucket: this.lake.bucket,
+        rawPrefix: `${this.lake.prefix}/_raw/aws-spans/`,
+      });
+      for (const fn of [this.collector.pipelineFunction, this.backfill.worker]) {
+        this.spansDelivery.bindPipeline(fn.function);
+      }
     }
 
     const logGroups = [this.collector.pipelineFunction.logGroup, this.backfill.worker.logGroup];

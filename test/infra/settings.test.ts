@@ -157,7 +157,33 @@ describe('deployment variants', () => {
     }
   });
 
-  it('refuses transactionSearch until its construct exists', () => {
-    expect(() => synthesize({ transactionSearch: 'true' }, { nag: false })).toThrow(/transactionSearch/);
+  it('transactionSearch: aws/spans flows through Firehose into the raw prefix the functions read, nag clean', () => {
+    const synth = synthesize({ transactionSearch: 'true' });
+    try {
+      synth.template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 1);
+      synth.template.hasResourceProperties('AWS::Logs::SubscriptionFilter', { LogGroupName: 'aws/spans' });
+      const functions = ofType(synth.json, 'AWS::Lambda::Function')
+        .map(
+          ([, f]) =>
+            (f.Properties!.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables,
+        )
+        .filter((v) => v?.TRACELAKE_LAKE_URI !== undefined);
+      expect(functions).toHaveLength(2);
+      for (const vars of functions)
+        expect(vars!.TRACELAKE_SPANS_RAW_PREFIX).toBe('tracelake/_raw/aws-spans/');
+      expect(new AwsSolutionsChecks().validateScope(synth.app).violations).toEqual([]);
+    } finally {
+      synth.cleanup();
+    }
+  });
+
+  it('without transactionSearch there is no Firehose and no raw prefix', () => {
+    const synth = synthesize({}, { nag: false });
+    try {
+      synth.template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
+      expect(JSON.stringify(synth.json)).not.toContain('TRACELAKE_SPANS_RAW_PREFIX');
+    } finally {
+      synth.cleanup();
+    }
   });
 });
