@@ -108,7 +108,10 @@ export const reportCommand = {
       nowMs: now,
       progress: values.json
         ? undefined
-        : (done, total) => progress.update(`copying lake objects… ${int(done)}/${int(total)}`),
+        : (done, total) => {
+            const bar = '#'.repeat(Math.floor((20 * done) / Math.max(1, total))).padEnd(20, '.');
+            progress.update(`[${bar}] ${int(done)}/${int(total)} lake objects copied`);
+          },
     });
     progress.done();
     mkdirSync(dirname(out), { recursive: true });
