@@ -1,7 +1,8 @@
 /**
  * One measurement, run in its own process (pinned to one core by `bench/run.ts`):
  *
- *   node --import tsx --expose-gc bench/measure.ts <task> '<json args>'
+ *   node bench/out/measure.mjs <task> '<json args>'     (bundled by bench/run.ts)
+ *   node --import tsx bench/measure.ts <task> '<json args>'
  *
  * Prints one JSON line `{"result": …}` on stdout. Tasks: `floor`, `e2e`, `stages`, `duckdb`,
  * `accuracy`. Times are wall-clock ms inside the process, so process and loader start-up are
@@ -239,7 +240,11 @@ async function main(): Promise<void> {
       result = await stages(args);
       break;
     case 'duckdb':
-      result = await duckdbPeer(str(args, 'traces'), Number(args.threads ?? 1));
+      result = await duckdbPeer(
+        str(args, 'traces'),
+        Number(args.threads ?? 1),
+        args.mode === 'paths' ? 'paths' : 'struct',
+      );
       break;
     case 'accuracy':
       result = await accuracy(str(args, 'lake'), str(args, 'traces'));
