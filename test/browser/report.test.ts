@@ -118,7 +118,9 @@ describe('the demo report in Chromium', () => {
     const first = await page.$eval('#degraded figure', (f) => f.getAttribute('data-chart-key'));
     expect(first).toBe(INJECTED);
     const marker = page.locator(`figure[data-chart-key="${INJECTED}"] svg .marker-label`).first();
-    await expect(marker.textContent()).resolves.toMatch(/^onset 10:(0\d|1\d) · p\d\d ×\d\.\d\d(, p\d\d ×\d\.\d\d)*$/);
+    await expect(marker.textContent()).resolves.toMatch(
+      /^onset 10:(0\d|1\d) · p\d\d ×\d\.\d\d(, p\d\d ×\d\.\d\d)*$/,
+    );
   });
 
   it('lists the injected regression in the findings table with ratio, p-value, onset and console links', async () => {
