@@ -84,12 +84,105 @@ interface Candidate {
   readonly fallbackSince: number;
 }
 
-function merged(entries: readonly RingEntry[]): DDSketch {
-  const first = entries[0];
-  if (!first) return new DDSketch();
-  const out = first.sketch.clone();
-  for (let i = 1; i < entries.length; i++) out.merge(entries[i]!.sketch);
-  return out;
+/** A window's buckets by bucket index, read once per sketch: a window serves ~30 later decisions. */
+interface DenseBins {
+  readonly bins: Bin[];
+  readonly zero: number;
+  /** Index of the first non-zero bucket; counts[k] and values[k] are bucket first + k. */
+  readonly first: number;
+  readonly counts: Float64Array;
+  readonly values: Float64Array;
+}
+
+const binCache = new WeakMap<DDSketch, DenseBins>();
+
+function denseOf(entry: RingEntry): DenseBins {
+  const cached = binCache.get(entry.sketch);
+  if (cached) return cached;
+  const bins = [...entry.sketch.bins()];
+  const lnGamma = Math.log(entry.sketch.gamma);
+  const scale = (entry.sketch.gamma + 1) / 2;
+  let zero = 0;
+  const positive = bins.filter((b) => {
+    if (b.value === 0) zero += b.count;
+    return b.value > 0;
+  });
+  const indexOf = (v: number) => Math.round(Math.log(v * scale) / lnGamma);
+  const first = positive.length ? indexOf(positive[0]!.value) : 0;
+  const size = positive.length ? indexOf(positive.at(-1)!.value) - first + 1 : 0;
+  const counts = new Float64Array(size);
+  const values = new Float64Array(size);
+  for (const b of positive) {
+    const k = indexOf(b.value) - first;
+    counts[k] = b.count;
+    values[k] = b.value;
+  }
+  const dense = { bins, zero, first, counts, values };
+  binCache.set(entry.sketch, dense);
+  return dense;
+}
+
+function binsOf(entry: RingEntry): Bin[] {
+  return denseOf(entry).bins;
+}
+
+/** A merged histogram: the buckets of several windows of one key. */
+interface Histogram {
+  readonly bins: Bin[];
+  readonly count: number;
+}
+
+/**
+ * Adds windows bucket by bucket (DDSketch.merge without copying sketches). Bucket values come
+ * from the sketches themselves, so quantiles equal those of the merged sketch.
+ */
+function mergedOf(entries: readonly RingEntry[]): Histogram {
+  const dense = entries.map(denseOf).filter((d) => d.counts.length > 0 || d.zero > 0);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  let zero = 0;
+  for (const d of dense) {
+    zero += d.zero;
+    if (d.counts.length === 0) continue;
+    lo = Math.min(lo, d.first);
+    hi = Math.max(hi, d.first + d.counts.length - 1);
+  }
+  const bins: Bin[] = [];
+  if (zero > 0) bins.push({ value: 0, count: zero });
+  let count = zero;
+  if (hi >= lo) {
+    const counts = new Float64Array(hi - lo + 1);
+    const values = new Float64Array(hi - lo + 1);
+    for (const d of dense) {
+      const offset = d.first - lo;
+      for (let k = 0; k < d.counts.length; k++) {
+        const c = d.counts[k]!;
+        if (c > 0) {
+          counts[offset + k]! += c;
+          values[offset + k] = d.values[k]!;
+        }
+      }
+    }
+    for (let k = 0; k < counts.length; k++) {
+      const c = counts[k]!;
+      if (c > 0) {
+        bins.push({ value: values[k]!, count: c });
+        count += c;
+      }
+    }
+  }
+  return { bins, count };
+}
+
+/** DDSketch's lower quantile (rank ⌊q·(n−1)⌋) on a merged histogram. */
+function quantileOf(h: Histogram, q: number): number {
+  const rank = q * (h.count - 1);
+  let cumulative = 0;
+  for (const b of h.bins) {
+    cumulative += b.count;
+    if (cumulative > rank) return b.value;
+  }
+  return h.bins.at(-1)?.value ?? Number.NaN;
 }
 
 function statValue(p: { p50: number; p90: number; p99: number }, stat: StatisticDef): number {
@@ -148,13 +241,13 @@ function updateHour(state: KeyBaseline, hour: number): void {
   const ring = state.ring.filter(inHour);
   const windows = state.series.filter(inHour).length;
   if (ring.length === 0 || ring.length !== windows) return;
-  const sketch = merged(ring);
+  const h = mergedOf(ring);
   upsertByStart<HourPoint>(state.hours, {
     start: hour,
-    count: sketch.count,
-    p50: roundValue(sketch.quantile(0.5)),
-    p90: roundValue(sketch.quantile(0.9)),
-    p99: roundValue(sketch.quantile(0.99)),
+    count: h.count,
+    p50: roundValue(quantileOf(h, 0.5)),
+    p90: roundValue(quantileOf(h, 0.9)),
+    p99: roundValue(quantileOf(h, 0.99)),
   });
 }
 
@@ -187,10 +280,6 @@ function seasonalReference(
     }
   }
   return values.length > 0 ? median(values) : null;
-}
-
-function bins(sketch: DDSketch): Bin[] {
-  return [...sketch.bins()];
 }
 
 function countAbove(list: readonly Bin[], threshold: number): number {
@@ -272,19 +361,19 @@ function stepTests(
   const current = state.ring.filter((e) => e.start >= curFrom && e.start <= t);
   const baseline = state.ring.filter((e) => e.start >= baseFrom && e.start < curFrom);
   if (baseline.length < config.minBaselineWindows) return [];
-  const cs = merged(current);
+  const cs = mergedOf(current);
   if (cs.count < config.minSamples) return [];
-  const bs = merged(baseline);
-  const cBins = bins(cs);
-  const bBins = bins(bs);
-  const windowBins = baseline.map((e) => bins(e.sketch));
+  const bs = mergedOf(baseline);
+  const cBins = cs.bins;
+  const bBins = bs.bins;
+  const windowBins = baseline.map(binsOf);
   const onsetFrom = t - 2 * (config.maxCurrentWindows + config.baselineWindows) * w;
   const onset = state.series.filter((p) => p.start >= onsetFrom && p.start <= t && p.count > 0);
   const out: Candidate[] = [];
   for (const stat of STATISTICS) {
     if (cs.count < Math.max(config.minSamples, stat.need) || bs.count < 2 * stat.need) continue;
-    const bq = bs.quantile(stat.q);
-    const cq = cs.quantile(stat.q);
+    const bq = quantileOf(bs, stat.q);
+    const cq = quantileOf(cs, stat.q);
     // Window-to-window noise seen in the baseline widens the test (an effective sample size).
     const phi = dispersion(windowBins, bq);
     let p: number;
