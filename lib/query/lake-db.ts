@@ -38,12 +38,9 @@ export class QueryError extends TracelakeError {
 /** The first line of an engine message, which names the problem (`Parser Error: …`). */
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return (
-    text
-      .split('\n')
-      .find((l) => l.trim() !== '')
-      ?.trim() ?? 'query failed'
-  );
+  const line = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'query failed';
+  // The statement splitter wraps the parser's message; the parser's own words are the clear part.
+  return line.replace(/^Failed to extract statements: /, '');
 }
 
 export class LakeDb {
@@ -99,7 +96,11 @@ export class LakeDb {
     const text = this.nowMs === undefined ? sql : pinNow(sql, this.nowMs);
     let reader: Awaited<ReturnType<DuckDBConnection['runAndReadAll']>>;
     try {
-      reader = await this.connection.runAndReadAll(text);
+      // Statement by statement, so a script (CREATE …; SELECT …) returns its last result.
+      const statements = await this.connection.extractStatements(text);
+      if (statements.count === 0) throw new Error('no SQL statement given');
+      for (let i = 0; i < statements.count - 1; i++) await (await statements.prepare(i)).run();
+      reader = await (await statements.prepare(statements.count - 1)).runAndReadAll();
     } catch (err) {
       throw new QueryError(firstLine(err), { cause: err });
     }

@@ -96,6 +96,20 @@ describe('LakeDb views', () => {
     }
   });
 
+  it('runs a script statement by statement and returns the last result', async () => {
+    const db = await LakeDb.open(dir);
+    try {
+      const r = await db.query(
+        'CREATE TEMP TABLE t AS SELECT 41 AS x; INSERT INTO t VALUES (1); SELECT sum(x) AS s FROM t -- done;',
+      );
+      expect(r.columns.map((c) => c.name)).toEqual(['s']);
+      expect(r.rows).toEqual([[42]]);
+      await expect(db.query('-- nothing')).rejects.toThrow(QueryError);
+    } finally {
+      db.close();
+    }
+  });
+
   it('a bad query fails with the engine message on one line', async () => {
     const db = await LakeDb.open(dir);
     try {
