@@ -38,7 +38,11 @@ export class QueryError extends TracelakeError {
 /** The first line of an engine message, which names the problem (`Parser Error: …`). */
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const line = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'query failed';
+  const line =
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? 'query failed';
   // The statement splitter wraps the parser's message; the parser's own words are the clear part.
   return line.replace(/^Failed to extract statements: /, '');
 }
