@@ -161,10 +161,6 @@ export const demoCommand = {
       `Ask the lake: tracelake query --lake ${rel(ctx, lakeDir)} "SELECT key, max(p99_ms) AS p99 FROM subsegment_stats GROUP BY key ORDER BY p99 DESC LIMIT 10"`,
     );
     say('');
-    say(style.bold('Look at the lake with DuckDB:'));
-    say(
-      `  SELECT key, count, p50_ms, p99_ms FROM read_parquet('${rel(ctx, lakeDir)}/subsegment_stats/**/*.parquet', hive_partitioning = true) ORDER BY p99_ms DESC LIMIT 10;`,
-    );
     say(
       `Logs with trace IDs: ${rel(ctx, join(lakeDir, '_logs', 'tracelake.ndjson'))}   Metrics (EMF): ${rel(ctx, join(lakeDir, '_metrics', 'emf.ndjson'))}`,
     );

@@ -77,34 +77,7 @@ export function formatSummary(summary: RunSummary, options: SummaryOptions): str
   if (summary.findings.length === 0) {
     out.push(`${s.green('No regressions')} found.`);
   } else {
-    const keys = new Set(summary.findings.map((f) => f.key));
-    out.push(
-      s.red(
-        s.bold(
-          `Regressions: ${summary.findings.length} findings on ${keys.size} subsegment${keys.size > 1 ? 's' : ''}`,
-        ),
-      ),
-    );
-    // The first finding per key and statistic tells the story; later windows repeat it.
-    const firsts = new Map<string, (typeof summary.findings)[number]>();
-    for (const f of [...summary.findings].sort((a, b) => a.window_start - b.window_start)) {
-      const id = `${f.key}|${f.kind}|${f.statistic}`;
-      if (!firsts.has(id)) firsts.set(id, f);
-    }
-    for (const f of [...firsts.values()].slice(0, 10)) {
-      out.push(
-        `  ${s.bold(f.kind.toUpperCase())} ${f.statistic} ${s.bold(f.key)}: ${ms(f.baseline_ms)} ms → ${ms(f.current_ms)} ms (×${f.ratio.toFixed(
-          2,
-        )}, p=${f.p_value.toExponential(1)}, ${f.severity})`,
-      );
-      out.push(
-        `    since ${utc(f.since)} (found in window ${utc(f.window_start)})${f.new_version ? `; new version ${f.new_version}` : ''}`,
-      );
-      if (f.exemplar_trace_ids.length)
-        out.push(`    slow traces:    ${f.exemplar_trace_ids.slice(0, 3).join(' ')}`);
-      if (f.baseline_exemplar_trace_ids.length)
-        out.push(`    typical before: ${f.baseline_exemplar_trace_ids.slice(0, 3).join(' ')}`);
-    }
+    out.push(...formatFindings(summary.findings, s));
   }
 
   out.push('');
@@ -112,6 +85,83 @@ export function formatSummary(summary: RunSummary, options: SummaryOptions): str
     `${s.bold('Lake')} ${options.lake}  (spans/, subsegment_stats/, traces/, regressions/, _rejected/, _state/)`,
   );
   return out.join('\n');
+}
+
+type Finding = RunSummary['findings'][number];
+
+/**
+ * Findings grouped by root cause: for each key that is not explained by a slower call below it,
+ * its step and drift changes (first window each), when it started, the traces on both sides, and
+ * the callers that slowed down because of it. Later windows repeating a finding are not repeated.
+ */
+export function formatFindings(findings: readonly Finding[], s: Style): string[] {
+  const byTime = [...findings].sort((a, b) => a.window_start - b.window_start || (a.key < b.key ? -1 : 1));
+  const roots = new Map<string, Finding[]>();
+  const consequences = new Map<string, Set<string>>();
+  for (const f of byTime) {
+    const cause = f.explained_by ?? null;
+    if (cause && cause !== f.key) {
+      let set = consequences.get(cause);
+      if (!set) {
+        set = new Set();
+        consequences.set(cause, set);
+      }
+      set.add(f.key);
+      continue;
+    }
+    const list = roots.get(f.key) ?? [];
+    if (!list.some((g) => g.kind === f.kind && g.statistic === f.statistic)) list.push(f);
+    roots.set(f.key, list);
+  }
+  // A key that is a root cause in one window and a consequence in another is listed as a root cause.
+  for (const key of roots.keys()) {
+    for (const set of consequences.values()) set.delete(key);
+  }
+  const keys = new Set(findings.map((f) => f.key));
+  const out: string[] = [
+    s.red(
+      s.bold(
+        `Regressions: ${roots.size} root cause${roots.size === 1 ? '' : 's'} (${findings.length} findings on ${keys.size} keys)`,
+      ),
+    ),
+  ];
+  const ordered = [...roots.entries()].sort(
+    (a, b) => Math.max(...b[1].map((f) => f.ratio)) - Math.max(...a[1].map((f) => f.ratio)),
+  );
+  for (const [key, list] of ordered.slice(0, 8)) {
+    const first = list.reduce((a, b) => (b.since < a.since ? b : a));
+    const worst = list.reduce((a, b) => (severityRank(b.severity) > severityRank(a.severity) ? b : a));
+    out.push(`  ${s.bold(key)}  ${severityStyle(worst.severity, s)}`);
+    for (const f of list.sort((a, b) => a.statistic.localeCompare(b.statistic))) {
+      out.push(
+        `    ${f.kind} ${f.statistic}: ${ms(f.baseline_ms)} → ${ms(f.current_ms)} ms (×${f.ratio.toFixed(2)}, p=${f.p_value.toExponential(1)})`,
+      );
+    }
+    out.push(
+      `    since ${utc(first.since)} (found in window ${utc(first.window_start)})${first.new_version ? `; new version ${first.new_version} appeared then` : ''}`,
+    );
+    if (first.exemplar_trace_ids.length)
+      out.push(`    slow traces:    ${first.exemplar_trace_ids.slice(0, 3).join(' ')}`);
+    if (first.baseline_exemplar_trace_ids.length)
+      out.push(`    typical before: ${first.baseline_exemplar_trace_ids.slice(0, 3).join(' ')}`);
+    const callers = [...(consequences.get(key) ?? [])];
+    if (callers.length) {
+      out.push(
+        `    ${s.dim(`slower because of it (${callers.length}): ${callers.slice(0, 6).join(', ')}${callers.length > 6 ? ', …' : ''}`)}`,
+      );
+    }
+  }
+  if (ordered.length > 8)
+    out.push(`  … and ${ordered.length - 8} more root causes (tracelake query "SELECT * FROM regressions")`);
+  return out;
+}
+
+function severityRank(severity: string): number {
+  return ['low', 'medium', 'high', 'critical'].indexOf(severity);
+}
+
+function severityStyle(severity: string, s: Style): string {
+  return severity === 'critical' || severity === 'high' ? s.red(severity) : s.yellow(severity);
 }
 
 function joinLake(lake: string, key: string): string {

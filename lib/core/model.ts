@@ -181,6 +181,12 @@ export interface RegressionRow {
   new_version: string | null;
   /** Human summary, e.g. `p99 of orders > DynamoDB GetItem rose 2.1x since 14:05 UTC`. */
   summary: string;
+  /**
+   * The key of a finding further down the call tree, in the same window and statistic, that
+   * accounts for most of this one: this key got slower because something it calls did. null (or
+   * absent) for a root cause. Set by `attributeFindings` (lib/core/attribution.ts).
+   */
+  explained_by?: string | null;
 }
 
 /**
@@ -219,6 +225,22 @@ export function keyOf(parts: KeyParts): string {
       : `${parts.service} > ${parts.name} ${tag}`;
   }
   return `${parts.service} > ${subsegmentLabel(parts)}`;
+}
+
+/**
+ * The key of a span row: its key parts, with the origin only for segments.
+ *
+ * @example spanKey(row) === 'orders-api > DynamoDB Query orders'
+ */
+export function spanKey(row: SpanRow): string {
+  return keyOf({
+    kind: row.kind,
+    service: row.service,
+    name: row.name,
+    awsOperation: row.aws_operation,
+    awsResource: row.aws_resource,
+    origin: row.kind === 'segment' ? row.origin : null,
+  });
 }
 
 /**

@@ -144,6 +144,12 @@ export const REGRESSIONS: TableDef = {
     c('baseline_exemplar_trace_ids', 'list_string', false, 'typical traces before'),
     c('new_version', 'string', true, 'service.version first seen near the onset'),
     c('summary', 'string', false, 'one-line human summary'),
+    c(
+      'explained_by',
+      'string',
+      true,
+      'key of a finding down the call tree that accounts for most of this one (null: a root cause)',
+    ),
   ],
 };
 

@@ -6,6 +6,7 @@
  * span parts and per-key sketches → lake tables → regression detection → metrics and log lines.
  */
 import { LooseTraceBuffer, type TraceGroup } from '../core/assemble.js';
+import { attributeFindings, KeyGraph } from '../core/attribution.js';
 import { decodeRecord } from '../core/decode.js';
 import { flattenTrace, linkTrace } from '../core/flatten.js';
 import { healthMetrics, windowMetrics } from '../core/metrics.js';
@@ -17,6 +18,7 @@ import {
   type Rejection,
   type SpanRow,
   type StatsRow,
+  spanKey,
   subsegmentLabel,
   type TraceRow,
 } from '../core/model.js';
@@ -126,6 +128,8 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   const writer = new LakeWriter(deps.store);
   const aggregator = new WindowAggregator({ windowMs });
   const loose = new LooseTraceBuffer(options.maxLooseNodes ?? DEFAULT_MAX_LOOSE);
+  const detect = options.detectRegressions ?? true;
+  const keyGraph = new KeyGraph();
 
   const spanBuffers = new Map<number, SpanRow[]>();
   const partsWritten = new Map<number, number>();
@@ -184,6 +188,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     }
     windowTraces.push(flat.trace);
     for (const row of flat.spans) aggregator.add(row);
+    if (detect) recordKeyEdges(flat.spans, keyGraph);
     if (!writeSpans) return;
     let buf = spanBuffers.get(window);
     if (!buf) {
@@ -307,8 +312,11 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   }
 
   let findings: RegressionRow[] = [];
-  if ((options.detectRegressions ?? true) && statsByWindow.length > 0) {
-    findings = await detectRegressions(deps.store, statsByWindow, options.regression);
+  if (detect && statsByWindow.length > 0) {
+    findings = attributeFindings(
+      await detectRegressions(deps.store, statsByWindow, options.regression),
+      keyGraph,
+    );
     const byWindow = new Map<number, RegressionRow[]>();
     for (const f of findings) {
       const list = byWindow.get(f.window_start) ?? [];
@@ -337,6 +345,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
         since: new Date(f.since).toISOString(),
         new_version: f.new_version,
         summary: f.summary,
+        explained_by: f.explained_by ?? null,
         xray_trace_ids: f.exemplar_trace_ids,
         baseline_xray_trace_ids: f.baseline_exemplar_trace_ids,
       });
@@ -360,7 +369,8 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     ...healthMetrics({
       tracesProcessed: traces,
       documentsRejected: rejected,
-      degradingSubsegments: new Set(findings.map((f) => f.key)).size,
+      // Root causes only: the callers that slowed down because of them are not separate problems.
+      degradingSubsegments: new Set(findings.filter((f) => !f.explained_by).map((f) => f.key)).size,
       lagSeconds:
         options.nowMs !== undefined && newest !== null
           ? (options.nowMs - (newest + windowMs)) / 1000
@@ -406,6 +416,21 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     splitTraces: loose.evictedTraces,
     elapsedMs: Date.now() - started,
   };
+}
+
+/** Learns which keys call which from one trace's rows (parent links within the trace). */
+function recordKeyEdges(rows: readonly SpanRow[], graph: KeyGraph): void {
+  const keyById = new Map<string, string>();
+  for (const row of rows) {
+    const key = spanKey(row);
+    keyById.set(row.id, key);
+    if (row.inferred) graph.markInferred(key);
+  }
+  for (const row of rows) {
+    if (row.parent_id === null) continue;
+    const parent = keyById.get(row.parent_id);
+    if (parent !== undefined) graph.addEdge(parent, keyById.get(row.id)!);
+  }
 }
 
 /** Writes (or, when empty, clears) one window of a table and records the key written. */

@@ -37,7 +37,9 @@ function lakeHashes(lake: string): Map<string, string> {
 describe('tracelake demo and run, end to end, read back with DuckDB', () => {
   let work: string;
   let manifest: { completeSpans: number; traces: number; brokenDocuments: number; inProgressSpans: number };
-  let demoJson: { summary: { spans: number; rejected: number; traces: number; findings: { key: string }[] } };
+  let demoJson: {
+    summary: { spans: number; rejected: number; traces: number; findings: { key: string }[] };
+  };
 
   beforeAll(async () => {
     // Prepare: a one-and-a-half-hour demo with a fixed start so the run is reproducible.
@@ -125,8 +127,25 @@ describe('tracelake demo and run, end to end, read back with DuckDB', () => {
     expect(worst).toBeLessThanOrEqual(0.01);
   });
 
-  it('finds the injected regression', () => {
-    expect(demoJson.summary.findings.some((f) => f.key.startsWith('orders-api > DynamoDB Query'))).toBe(true);
+  it('finds the injected regression as the one root cause, and its callers as consequences of it', async () => {
+    const injected = 'orders-api > DynamoDB Query orders';
+    expect(demoJson.summary.findings.some((f) => f.key === injected)).toBe(true);
+    const lake = join(work, 'demo', 'lake');
+    const rows = await withDuckDb((q) =>
+      q(`SELECT key, explained_by, since, exemplar_trace_ids FROM ${lakeGlob(lake, 'regressions')}`),
+    );
+    const roots = [...new Set(rows.filter((r) => r.explained_by === null).map((r) => r.key))];
+    expect(roots).toEqual([injected]);
+    const consequences = rows.filter((r) => r.explained_by !== null);
+    expect(consequences.length).toBeGreaterThan(0);
+    for (const r of consequences) expect(r.explained_by).toBe(injected);
+    // Onset within one window of the injected start (an hour into the demo), with slow traces as evidence.
+    const injectedAt = Date.parse('2026-03-02T10:00:00Z');
+    const first = rows
+      .filter((r) => r.key === injected)
+      .sort((a, b) => Number(a.since) - Number(b.since))[0]!;
+    expect(Math.abs(Number(first.since) - injectedAt)).toBeLessThanOrEqual(300_000);
+    expect((first.exemplar_trace_ids as string[]).length).toBeGreaterThan(0);
   });
 
   it('leaves the lake byte-for-byte the same when the same input is run twice', async () => {
@@ -144,7 +163,7 @@ describe('tracelake demo and run, end to end, read back with DuckDB', () => {
     expect(Number(again[0]!.n)).toBe(manifest.completeSpans);
   });
 
-  it('exits 2 with one clear line on bad arguments, and 1 on an unreadable source', async () => {
+  it('exits 2 with one clear line on bad arguments or a source path that does not exist', async () => {
     const bad = await tracelake(['run', '--lake', 'x'], work).catch((e) => e);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--source is required/);
