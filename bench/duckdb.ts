@@ -5,7 +5,8 @@
  * per window and key, the count of complete spans and the exact p50/p90/p99 of `duration_ms`.
  * It unnests `Traces[]` and `Segments[]`, parses each `Document` with DuckDB's JSON functions, and
  * takes segments plus their first- and second-level subsegments (the corpus nests no deeper: the
- * bench checks that DuckDB's per-key counts equal tracelake's). The window is that of the trace's
+ * bench checks that DuckDB's per-key counts equal tracelake's), keyed as `keyOf` keys them: segments
+ * by service, name and origin, subsegments by service, name, operation and resource. The window is that of the trace's
  * earliest start, in-progress spans included, as tracelake does; in-progress spans are not counted.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -28,7 +29,7 @@ function resourceSql(j: string): string {
 /** One level of nodes: the columns every level yields. */
 function nodeColumns(j: string, kind: string, service: string): string {
   return `trace_id, ${kind} AS kind, ${service} AS service, ${j}->>'$.name' AS name,
-    ${j}->>'$.aws.operation' AS op, ${resourceSql(j)} AS res,
+    ${j}->>'$.origin' AS origin, ${j}->>'$.aws.operation' AS op, ${resourceSql(j)} AS res,
     CAST(${j}->>'$.start_time' AS DOUBLE) AS s, CAST(${j}->>'$.end_time' AS DOUBLE) AS e`;
 }
 
@@ -36,11 +37,12 @@ function nodeColumns(j: string, kind: string, service: string): string {
 function nodeStructure(inner?: string): string {
   const aws =
     '"aws":{"operation":"VARCHAR","table_name":"VARCHAR","bucket_name":"VARCHAR","queue_url":"VARCHAR","topic_arn":"VARCHAR","function_name":"VARCHAR","resource_names":["VARCHAR"]}';
-  return `{"name":"VARCHAR","start_time":"DOUBLE","end_time":"DOUBLE",${aws}${inner ? `,"subsegments":[${inner}]` : ''}}`;
+  return `{"name":"VARCHAR","origin":"VARCHAR","start_time":"DOUBLE","end_time":"DOUBLE",${aws}${inner ? `,"subsegments":[${inner}]` : ''}}`;
 }
 
 function structColumns(n: string, kind: string, service: string): string {
-  return `trace_id, ${kind} AS kind, ${service} AS service, ${n}.name AS name, ${n}.aws.operation AS op,
+  return `trace_id, ${kind} AS kind, ${service} AS service, ${n}.name AS name, ${n}.origin AS origin,
+    ${n}.aws.operation AS op,
     coalesce(nullif(${n}.aws.table_name, ''), nullif(${n}.aws.bucket_name, ''),
       nullif(regexp_extract(rtrim(${n}.aws.queue_url, '/'), '[^/]+$'), ''),
       nullif(regexp_extract(${n}.aws.topic_arn, '[^:]+$'), ''),
@@ -65,7 +67,8 @@ function readTraces(traceDir: string): string {
 }
 
 const PEER_SELECT = `SELECT CAST(w * 1000 AS BIGINT) AS window_start, kind, service,
-  name, CASE WHEN kind = 'segment' THEN NULL ELSE op END AS op,
+  name, CASE WHEN kind = 'segment' THEN origin END AS origin,
+  CASE WHEN kind = 'segment' THEN NULL ELSE op END AS op,
   CASE WHEN kind = 'segment' THEN NULL ELSE res END AS res,
   count(*) AS n, quantile_disc((e - s) * 1000, [0.5, 0.9, 0.99]) AS q
 FROM windowed WHERE e IS NOT NULL AND e >= s
@@ -187,8 +190,8 @@ export async function accuracy(lakeDir: string, traceDir: string): Promise<Accur
       `CREATE TABLE stats AS SELECT * FROM read_parquet(${quote(`${lake}/subsegment_stats/**/*.parquet`)})`,
     );
     await c.run(`CREATE TABLE exact AS
-      SELECT epoch_ms(window_start) AS window_start, kind, service,
-        CASE WHEN kind = 'segment' THEN NULL ELSE name END AS name,
+      SELECT epoch_ms(window_start) AS window_start, kind, service, name,
+        CASE WHEN kind = 'segment' THEN origin END AS origin,
         CASE WHEN kind = 'segment' THEN NULL ELSE aws_operation END AS aws_operation,
         CASE WHEN kind = 'segment' THEN NULL ELSE aws_resource END AS aws_resource,
         count(*) AS n, list_sort(list(duration_ms)) AS v,
@@ -202,9 +205,10 @@ export async function accuracy(lakeDir: string, traceDir: string): Promise<Accur
         e.v[CAST(floor(0.99 * (e.n - 1)) AS BIGINT) + 1] AS x99,
         e.qd[1] AS d50, e.qd[2] AS d90, e.qd[3] AS d99
       FROM stats s JOIN exact e ON epoch_ms(s.window_start) = e.window_start AND s.kind = e.kind
-        AND s.service = e.service AND (s.kind = 'segment' OR (s.name = e.name
+        AND s.service = e.service AND s.name = e.name
+        AND (s.kind = 'segment' AND s.origin IS NOT DISTINCT FROM e.origin OR s.kind = 'subsegment'
         AND s.aws_operation IS NOT DISTINCT FROM e.aws_operation
-        AND s.aws_resource IS NOT DISTINCT FROM e.aws_resource))`);
+        AND s.aws_resource IS NOT DISTINCT FROM e.aws_resource)`);
     const rel = (a: unknown, b: unknown) => {
       const x = Number(a);
       const y = Number(b);
@@ -235,8 +239,9 @@ export async function accuracy(lakeDir: string, traceDir: string): Promise<Accur
         max(abs(p.q[3] - s.p99_ms) / s.p99_ms) AS p99diff
       FROM (SELECT * FROM stats) s FULL OUTER JOIN peer p
         ON epoch_ms(s.window_start) = p.window_start AND s.kind = p.kind AND s.service = p.service
-        AND s.name = p.name AND (s.kind = 'segment' OR (s.aws_operation IS NOT DISTINCT FROM p.op
-        AND s.aws_resource IS NOT DISTINCT FROM p.res))`);
+        AND s.name = p.name AND (s.kind = 'segment' AND s.origin IS NOT DISTINCT FROM p.origin
+        OR s.kind = 'subsegment' AND s.aws_operation IS NOT DISTINCT FROM p.op
+        AND s.aws_resource IS NOT DISTINCT FROM p.res)`);
     const r = cmp[0] ?? {};
     return {
       keys: rows.length,
