@@ -3,7 +3,7 @@
  * anywhere else, so it opens offline and can be mailed or attached to a ticket.
  */
 
-import type { FindingGroup, KeyChart, ReportModel, ServiceTime } from './model.js';
+import type { FindingGroup, KeyChart, ReportModel, RootCause, ServiceTime } from './model.js';
 import { barChart, escapeXml, lineChart, type Marker } from './svg.js';
 
 const COLORS = { p50: '#1f77b4', p90: '#ff7f0e', p99: '#d62728' } as const;
@@ -113,38 +113,54 @@ function keyChart(model: ReportModel, chart: KeyChart): string {
     attributes: `data-key="${escapeXml(chart.key)}"`,
   });
   const tags = chart.reasons
-    .map(
-      (r) =>
-        `<span class="tag ${r}">${r === 'degraded' ? (chart.findings.length ? 'regression' : 'slower') : 'busiest'}</span>`,
-    )
+    .map((r) => {
+      if (r === 'busiest') return '<span class="tag busiest">busiest</span>';
+      if (chart.explainedBy !== null) return '<span class="tag consequence">consequence</span>';
+      return `<span class="tag degraded">${chart.findings.length ? 'regression' : 'slower'}</span>`;
+    })
     .join(' ');
+  const cause =
+    chart.explainedBy !== null
+      ? `<br><span class="because">slower because of <span class="key">${escapeXml(chart.explainedBy)}</span></span>`
+      : chart.explains > 0
+        ? `<br><span class="explains">root cause: explains ${keys(chart.explains)}</span>`
+        : '';
   const change =
     Number.isFinite(chart.degradation) && Math.abs(Math.log(chart.degradation)) >= Math.log(1.1)
       ? ` · p99 late/early ×${chart.degradation.toFixed(2)}`
       : '';
   return `<figure class="card" data-chart-key="${escapeXml(chart.key)}">
-<figcaption><span class="key">${escapeXml(chart.key)}</span> ${tags}<br><span class="muted">${chart.count.toLocaleString(
+<figcaption><span class="key">${escapeXml(chart.key)}</span> ${tags}${cause}<br><span class="muted">${chart.count.toLocaleString(
     'en-US',
   )} spans in ${chart.points.length} windows${change}</span></figcaption>
 ${svg}
 </figure>`;
 }
 
-function findingsTable(model: ReportModel): string {
-  if (model.findings.length === 0) {
-    return '<p class="ok" id="no-findings">No regressions were found in this range.</p>';
-  }
-  const rows = model.findings.map((f: FindingGroup) => {
-    const sameDay =
-      new Date(f.firstWindow).toISOString().slice(0, 10) ===
-      new Date(f.lastWindow).toISOString().slice(0, 10);
-    const windows =
-      f.windows > 1
-        ? `${isoMinute(f.firstWindow)}<br><span class="muted">to ${sameDay ? `${hhmm(f.lastWindow)} UTC` : isoMinute(f.lastWindow)}, ${f.windows} windows</span>`
-        : isoMinute(f.firstWindow);
-    return `<tr data-key="${escapeXml(f.key)}" data-statistic="${f.statistic}">
+function keys(n: number): string {
+  return `${n} key${n === 1 ? '' : 's'}`;
+}
+
+function findingRow(model: ReportModel, f: FindingGroup, cause: RootCause, first: boolean): string {
+  const sameDay =
+    new Date(f.firstWindow).toISOString().slice(0, 10) === new Date(f.lastWindow).toISOString().slice(0, 10);
+  const windows =
+    f.windows > 1
+      ? `${isoMinute(f.firstWindow)}<br><span class="muted">to ${sameDay ? `${hhmm(f.lastWindow)} UTC` : isoMinute(f.lastWindow)}, ${f.windows} windows</span>`
+      : isoMinute(f.firstWindow);
+  const explained = new Set(cause.consequences.map((c) => c.key)).size;
+  const note =
+    f.explainedBy !== null
+      ? `<br><span class="because">slower because of <span class="key">${escapeXml(f.explainedBy)}</span></span>`
+      : first && explained > 0
+        ? `<br><span class="explains">root cause: explains ${keys(explained)}</span>`
+        : '';
+  const version = f.newVersion ? `<br><span class="muted">new version ${escapeXml(f.newVersion)}</span>` : '';
+  const attrs =
+    f.explainedBy !== null ? ` class="consequence" data-explained-by="${escapeXml(f.explainedBy)}"` : '';
+  return `<tr data-key="${escapeXml(f.key)}" data-statistic="${f.statistic}"${attrs}>
 <td><span class="sev" style="background:${SEVERITY_COLOR[f.severity]}">${f.severity}</span></td>
-<td class="key">${escapeXml(f.key)}${f.newVersion ? `<br><span class="muted">new version ${escapeXml(f.newVersion)}</span>` : ''}</td>
+<td class="key">${escapeXml(f.key)}${version}${note}</td>
 <td>${f.kind} ${f.statistic}</td>
 <td class="num">${num(f.baselineMs)} → ${num(f.currentMs)}</td>
 <td class="num ratio">×${f.ratio.toFixed(2)}</td>
@@ -153,12 +169,29 @@ function findingsTable(model: ReportModel): string {
 <td class="found">${windows}</td>
 <td class="ids"><span class="muted">slow now</span><br>${traceLinks(model, f.exemplarTraceIds, 3)}<br><span class="muted">typical before</span><br>${traceLinks(model, f.baselineTraceIds, 2)}</td>
 </tr>`;
+}
+
+function findingsTable(model: ReportModel): string {
+  if (model.findings.length === 0) {
+    return '<p class="ok" id="no-findings">No regressions were found in this range.</p>';
+  }
+  // One body per root cause: its own findings, then the findings it explains, indented under it.
+  const bodies = model.causes.map((c) => {
+    const head = c.findings.length
+      ? ''
+      : `<tr class="cause-head"><td colspan="9"><span class="key">${escapeXml(c.key)}</span> <span class="muted">root cause without findings of its own in this range; explains ${keys(new Set(c.consequences.map((f) => f.key)).size)}</span></td></tr>\n`;
+    const rows = [
+      ...c.findings.map((f, i) => findingRow(model, f, c, i === 0)),
+      ...c.consequences.map((f) => findingRow(model, f, c, false)),
+    ];
+    return `<tbody class="cause" data-root="${escapeXml(c.key)}">
+${head}${rows.join('\n')}
+</tbody>`;
   });
   return `<div class="scroll"><table id="findings" class="data">
 <thead><tr><th>severity</th><th>key</th><th>finding</th><th class="num">baseline → now, ms</th><th class="num">ratio</th><th class="num">p-value</th><th>since (onset)</th><th>found in</th><th>traces (X-Ray console)</th></tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody></table></div>`;
+${bodies.join('\n')}
+</table></div>`;
 }
 
 function serviceBlock(s: ServiceTime, all: number, colorOf: (label: string) => string): string {
@@ -271,6 +304,16 @@ td.key{min-width:230px}
 .tag{font-size:11px;border-radius:3px;padding:1px 5px;color:#fff;background:#6b7280}
 .tag.degraded{background:#c92a2a}
 .tag.busiest{background:#1f77b4}
+.tag.consequence{background:#9ca3af}
+.because{font-size:12px;color:#6b7280}
+.because .key{font-size:11.5px;color:#374151;font-weight:600}
+.explains{font-size:12px;color:#c92a2a;font-weight:600}
+tbody.cause{border-top:2px solid #d1d5db}
+tr.consequence td{background:#fafafa;color:#4b5563}
+tr.consequence td.key{padding-left:26px;position:relative}
+tr.consequence td.key::before{content:"↳";position:absolute;left:9px;color:#9ca3af}
+tr.consequence .sev{opacity:.6}
+tr.cause-head td{background:#fff7ed}
 svg{width:100%;height:auto;display:block}
 svg text{font-size:11px;fill:#4b5563;font-family:inherit}
 svg .grid{stroke:#eef0f3}
@@ -312,7 +355,7 @@ export function renderReport(model: ReportModel): string {
       : 'no data';
   const degraded = model.charts.filter((c) => c.reasons.includes('degraded'));
   const busiest = model.charts.filter((c) => !c.reasons.includes('degraded'));
-  const keysWithFindings = new Set(model.findings.map((f) => f.key)).size;
+  const { rootCauses, keysWithFindings } = model.totals;
   const charts = (list: readonly KeyChart[], empty: string) =>
     list.length
       ? `<div class="grid">${list.map((c) => keyChart(model, c)).join('\n')}</div>`
@@ -335,7 +378,11 @@ export function renderReport(model: ReportModel): string {
 <div class="tile"><b>${model.totals.windows.toLocaleString('en-US')}</b>windows of ${Math.round(model.windowMs / 60_000)} min</div>
 <div class="tile"><b>${model.totals.segmentSpans.toLocaleString('en-US')}</b>segments</div>
 <div class="tile"><b>${model.totals.keys.toLocaleString('en-US')}</b>keys</div>
-<div class="tile"><b id="finding-count">${model.findings.length}</b>regressions on ${keysWithFindings} key${keysWithFindings === 1 ? '' : 's'}</div>
+<div class="tile" id="finding-count"><b id="root-cause-count">${rootCauses}</b>${
+    keysWithFindings
+      ? `root cause${rootCauses === 1 ? '' : 's'} (${keys(keysWithFindings)} with findings)`
+      : 'regressions'
+  }</div>
 </div>
 <section id="degraded">
 <h2>Most degraded</h2>
@@ -344,7 +391,7 @@ ${charts(degraded, 'Nothing got slower in this range.')}
 <section id="findings-section">
 <h2>Findings</h2>
 ${findingsTable(model)}
-<p class="muted">One row per key, test and statistic; the onset is the estimated start of the change. Trace IDs open in the X-Ray console (${escapeXml(model.region)}).</p>
+<p class="muted">Root causes first. Indented under each one are the keys that got slower because of it: findings in the same window on callers of it (and on its own segment as the called service sees it) whose increase it accounts for. One row per key, test and statistic; the onset is the estimated start of the change. Trace IDs open in the X-Ray console (${escapeXml(model.region)}).</p>
 </section>
 <section id="busiest">
 <h2>Busiest subsegments</h2>

@@ -111,7 +111,7 @@ export async function readReportRows(
   const findingRows = await db.objects(`
     SELECT epoch_ms(window_start) AS window_start, key, service, name, kind, statistic, baseline_ms, current_ms,
            ratio, p_value, severity, epoch_ms(since) AS since, exemplar_trace_ids, baseline_exemplar_trace_ids,
-           new_version, summary
+           new_version, summary, explained_by
     FROM regressions ${rangeWhere('window_start', range)}
     ORDER BY window_start, key, statistic`);
   const findings: ReportFindingRow[] = findingRows.map((r) => ({
@@ -131,6 +131,8 @@ export async function readReportRows(
     baseline_exemplar_trace_ids: list(r.baseline_exemplar_trace_ids ?? null, 'baseline_exemplar_trace_ids'),
     new_version: sOrNull(r.new_version ?? null, 'new_version'),
     summary: s(r.summary ?? null, 'summary'),
+    // Lakes written before the column existed read it as NULL (see viewSql): a root cause.
+    explained_by: sOrNull(r.explained_by ?? null, 'explained_by'),
   }));
 
   // Spans give exact self time; without them, duration totals per key are the best estimate.

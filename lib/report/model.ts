@@ -1,7 +1,7 @@
 /**
  * What the HTML report shows, computed from lake rows: which keys get a chart (busiest and most
- * degraded), the findings grouped per key and statistic, where time goes per service, and error,
- * fault and throttle rates. Pure: rows in, a plain model out.
+ * degraded), the findings grouped per key and statistic under the root cause that explains them,
+ * where time goes per service, and error, fault and throttle rates. Pure: rows in, a plain model out.
  */
 import type { RegressionRow, StatsRow } from '../core/model.js';
 
@@ -43,6 +43,7 @@ export type ReportFindingRow = Pick<
   | 'baseline_exemplar_trace_ids'
   | 'new_version'
   | 'summary'
+  | 'explained_by'
 >;
 
 /** Time spent in one part of a service: a subsegment key, or the segment's own code. */
@@ -110,6 +111,10 @@ export interface KeyChart {
   readonly degradation: number;
   readonly points: readonly ChartPoint[];
   readonly findings: readonly FindingGroup[];
+  /** The root cause this key got slower because of; null for a root cause or a key without findings. */
+  readonly explainedBy: string | null;
+  /** Keys with findings explained by this one. */
+  readonly explains: number;
 }
 
 /** The findings of one key, kind and statistic: the first one tells the onset, later ones repeat it. */
@@ -133,6 +138,17 @@ export interface FindingGroup {
   readonly summary: string;
   readonly exemplarTraceIds: readonly string[];
   readonly baselineTraceIds: readonly string[];
+  /** The root cause this key got slower because of (see {@link rootCauseOf}); null for a root cause. */
+  readonly explainedBy: string | null;
+}
+
+/** A root cause and the findings on other keys that are slower because of it. */
+export interface RootCause {
+  readonly key: string;
+  /** Its own findings, strongest first; empty when only findings it explains are in the range. */
+  readonly findings: readonly FindingGroup[];
+  /** Findings on keys that got slower because of it, strongest first. */
+  readonly consequences: readonly FindingGroup[];
 }
 
 export interface RateRow {
@@ -171,9 +187,13 @@ export interface ReportModel {
     readonly keys: number;
     readonly segmentSpans: number;
     readonly findings: number;
+    readonly rootCauses: number;
+    readonly keysWithFindings: number;
   };
   readonly charts: readonly KeyChart[];
+  /** Grouped findings: each root cause's own, then those it explains; root causes strongest first. */
   readonly findings: readonly FindingGroup[];
+  readonly causes: readonly RootCause[];
   readonly timeSource: SelfTime['source'];
   readonly services: readonly ServiceTime[];
   /** Segments' rates per window (the requests each service served). */
@@ -192,14 +212,76 @@ function median(values: readonly number[]): number {
 }
 
 /**
+ * The root cause each key with findings got slower because of, or null for a root cause. A key is
+ * a root cause when any of its findings is unexplained (rows from lakes written before
+ * `explained_by` existed read as unexplained); otherwise it is the root named most often by its
+ * findings (ties: the first in key order).
+ *
+ * @example
+ * rootCauseOf([{ key: 'a > Invocation', explained_by: 'a > DynamoDB Query t', … }, { key: 'a > DynamoDB Query t', explained_by: null, … }])
+ * // => Map { 'a > Invocation' => 'a > DynamoDB Query t', 'a > DynamoDB Query t' => null }
+ */
+export function rootCauseOf(rows: readonly ReportFindingRow[]): Map<string, string | null> {
+  const named = new Map<string, Map<string, number> | null>();
+  for (const r of rows) {
+    const cause = r.explained_by ?? null;
+    if (cause === null || cause === r.key) {
+      named.set(r.key, null);
+      continue;
+    }
+    const counts = named.get(r.key);
+    if (counts === null) continue;
+    const next = counts ?? new Map<string, number>();
+    next.set(cause, (next.get(cause) ?? 0) + 1);
+    named.set(r.key, next);
+  }
+  const out = new Map<string, string | null>();
+  for (const [key, counts] of named) {
+    if (!counts) {
+      out.set(key, null);
+      continue;
+    }
+    const [best] = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    out.set(key, best![0]);
+  }
+  return out;
+}
+
+/**
+ * Arranges grouped findings (as sorted by {@link groupFindings}) under their root causes: root
+ * causes in the order of their strongest finding, each with the findings it explains. A root named
+ * by findings but without findings of its own comes after the others.
+ *
+ * @example
+ * rootCauses(groupFindings(rows)).map((c) => [c.key, c.consequences.length]) // => [['orders-api > DynamoDB Query orders', 7]]
+ */
+export function rootCauses(groups: readonly FindingGroup[]): RootCause[] {
+  const causes = new Map<string, { own: FindingGroup[]; explained: FindingGroup[] }>();
+  const of = (key: string) => {
+    let c = causes.get(key);
+    if (!c) {
+      c = { own: [], explained: [] };
+      causes.set(key, c);
+    }
+    return c;
+  };
+  for (const g of groups) if (g.explainedBy === null) of(g.key).own.push(g);
+  for (const g of groups) if (g.explainedBy !== null) of(g.explainedBy).explained.push(g);
+  const list = [...causes].map(([key, c]) => ({ key, findings: c.own, consequences: c.explained }));
+  // Stable: causes with findings of their own keep their order, the others follow.
+  return [...list.filter((c) => c.findings.length), ...list.filter((c) => !c.findings.length)];
+}
+
+/**
  * Groups findings per (key, kind, statistic): onset and baseline from the first window, the
- * strongest ratio and smallest p-value over all of them, exemplars of the strongest window.
- * Sorted by severity, then ratio.
+ * strongest ratio and smallest p-value over all of them, exemplars of the strongest window, and the
+ * key's root cause. Sorted by severity, then ratio.
  *
  * @example
  * groupFindings(rows)[0] // => { key: 'orders-api > DynamoDB Query orders', statistic: 'p99', windows: 7, … }
  */
 export function groupFindings(rows: readonly ReportFindingRow[]): FindingGroup[] {
+  const roots = rootCauseOf(rows);
   const groups = new Map<string, ReportFindingRow[]>();
   for (const r of rows) {
     const id = `${r.key}\u0000${r.kind}\u0000${r.statistic}`;
@@ -235,6 +317,7 @@ export function groupFindings(rows: readonly ReportFindingRow[]): FindingGroup[]
       baselineTraceIds: first.baseline_exemplar_trace_ids.length
         ? first.baseline_exemplar_trace_ids
         : strongest.baseline_exemplar_trace_ids,
+      explainedBy: roots.get(first.key) ?? null,
     });
   }
   return out.sort(
@@ -270,11 +353,13 @@ function windowLength(starts: readonly number[]): number {
  * @example
  * const model = buildReportModel({ stats, findings, selfTime, lake: 'file:///tmp/lake', range: null,
  *   region: 'us-east-1', generatedAtMs: Date.now() });
- * model.charts.map((c) => c.key) // most degraded first, then the busiest
+ * model.charts.map((c) => c.key) // most degraded first (root causes before what they explain), then the busiest
  */
 export function buildReportModel(input: ReportInput, options: ReportOptions = {}): ReportModel {
   const minCount = options.minCount ?? 20;
-  const findings = groupFindings(input.findings);
+  const causes = rootCauses(groupFindings(input.findings));
+  const findings = causes.flatMap((c) => [...c.findings, ...c.consequences]);
+  const explainedBy = rootCauseOf(input.findings);
 
   const byKey = new Map<string, ReportStatsRow[]>();
   for (const r of input.stats) {
@@ -307,7 +392,13 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
   }
   // A chart needs two windows to draw a line.
   const chartable = candidates.filter((c) => c.rows.length >= 2);
-  const findingKeys = [...new Set(findings.map((f) => f.key))];
+  // Root causes before the keys they explain.
+  const findingKeys = [
+    ...new Set([
+      ...findings.filter((f) => f.explainedBy === null).map((f) => f.key),
+      ...findings.map((f) => f.key),
+    ]),
+  ];
   const chosen = new Map<string, Set<'degraded' | 'busiest'>>();
   const add = (key: string, why: 'degraded' | 'busiest') => {
     const set = chosen.get(key) ?? new Set();
@@ -347,6 +438,8 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
         p99: r.p99_ms,
       })),
       findings: findings.filter((f) => f.key === key),
+      explainedBy: explainedBy.get(key) ?? null,
+      explains: new Set(causes.find((x) => x.key === key)?.consequences.map((f) => f.key)).size,
     };
   });
 
@@ -415,9 +508,12 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
       keys: byKey.size,
       segmentSpans: input.stats.filter((r) => r.kind === 'segment').reduce((n, r) => n + r.count, 0),
       findings: input.findings.length,
+      rootCauses: causes.length,
+      keysWithFindings: explainedBy.size,
     },
     charts,
     findings,
+    causes,
     timeSource: input.selfTime.source,
     services,
     ratesOverTime,

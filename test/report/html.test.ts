@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderReport, xrayTraceUrl } from '../../lib/report/html.js';
 import { buildReportModel } from '../../lib/report/model.js';
-import { reportInput, SLOW_KEY } from './rows.js';
+import { CALLER_KEY, consequenceRows, findingRows, reportInput, SLOW_KEY } from './rows.js';
 
 describe('renderReport', () => {
   const html = renderReport(buildReportModel(reportInput()));
@@ -41,6 +41,27 @@ describe('renderReport', () => {
     expect((chart![1]!.match(/class="series"/g) ?? []).length).toBe(3);
   });
 
+  it('lists the root cause first and its consequences under it, naming it', () => {
+    const out = renderReport(
+      buildReportModel(reportInput({ findings: [...consequenceRows(), ...findingRows()] })),
+    );
+    const slow = SLOW_KEY.replace('>', '&gt;');
+    const bodies = [...out.matchAll(/<tbody class="cause" data-root="([^"]+)">([\s\S]*?)<\/tbody>/g)];
+    expect(bodies.map((b) => b[1])).toEqual([slow]);
+    const rows = [...bodies[0]![2]!.matchAll(/<tr data-key="([^"]+)"[^>]*>([\s\S]*?)<\/tr>/g)];
+    expect(rows.map((r) => r[1])).toEqual([slow, CALLER_KEY]);
+    expect(rows[0]![2]).toContain('root cause: explains 1 key');
+    expect(rows[0]![0]).not.toContain('consequence');
+    expect(rows[1]![0]).toContain(`class="consequence" data-explained-by="${slow}"`);
+    expect(rows[1]![2]).toContain(`slower because of <span class="key">${slow}</span>`);
+    // Charts: the root cause first; the consequence's chart names it.
+    const charts = [...out.matchAll(/<figure class="card" data-chart-key="([^"]+)">([\s\S]*?)<\/figure>/g)];
+    expect(charts.slice(0, 2).map((c) => c[1])).toEqual([slow, CALLER_KEY]);
+    expect(charts[1]![2]).toContain(`slower because of <span class="key">${slow}</span>`);
+    expect(charts[1]![2]).toContain('class="tag consequence"');
+    expect(out).toMatch(/<b id="root-cause-count">1<\/b>root cause \(2 keys with findings\)/);
+  });
+
   it('labels where the time figures come from', () => {
     expect(html).toContain('data-source="spans"');
     const rows = reportInput().selfTime.rows;
@@ -72,6 +93,7 @@ describe('renderReport', () => {
     const out = renderReport(buildReportModel(reportInput({ findings: [] })));
     expect(out).toContain('id="no-findings"');
     expect(out).not.toContain('<table id="findings"');
+    expect(out).toContain('<b id="root-cause-count">0</b>regressions');
   });
 });
 

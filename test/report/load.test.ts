@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../lib/adapters/local-store.js';
+import { encodeParquet } from '../../lib/adapters/parquet.js';
+import { objectKey, REGRESSIONS } from '../../lib/core/tables.js';
 import { copyLakeObjects, loadReportInput, partitionInRange } from '../../lib/report/load.js';
 import { fullFinding, fullStats, span, writeLake } from '../query/lake.js';
-import { findingRows, statsRows, T0, W } from './rows.js';
+import { consequenceRows, findingRows, SLOW_KEY, statsRows, T0, W } from './rows.js';
 
 describe('partitionInRange', () => {
   const range = { fromMs: Date.UTC(2026, 2, 2, 10), toMs: Date.UTC(2026, 2, 2, 11) };
@@ -117,6 +119,46 @@ describe('loadReportInput', () => {
     expect(input.selfTime.rows.find((r) => r.service === 'payments' && r.label.startsWith('['))?.label).toBe(
       '[AWS::Lambda::Function]',
     );
+  });
+
+  it('reads which root cause explains a finding', async () => {
+    const findings = [...findingRows(), ...consequenceRows()];
+    await writeLake(dir, { stats: statsRows().map(fullStats), regressions: findings.map(fullFinding) });
+    const input = await loadReportInput({ dir }, { region: 'us-east-1' });
+    const explained = input.findings.filter((f) => f.explained_by !== null);
+    expect(explained.length).toBe(consequenceRows().length);
+    expect(new Set(explained.map((f) => f.explained_by))).toEqual(new Set([SLOW_KEY]));
+    expect(input.findings.filter((f) => f.key === SLOW_KEY).every((f) => f.explained_by === null)).toBe(true);
+  });
+
+  it('loads findings written before explained_by existed as root causes, next to newer ones', async () => {
+    // Prepare: older regressions files lack the column; a newer file of a later day has it.
+    const old = { ...REGRESSIONS, columns: REGRESSIONS.columns.filter((c) => c.name !== 'explained_by') };
+    const rows = findingRows();
+    for (const r of rows) {
+      const file = join(dir, objectKey(old, r.window_start, 0));
+      mkdirSync(dirname(file), { recursive: true });
+      const { explained_by: _, ...older } = fullFinding(r);
+      writeFileSync(file, await encodeParquet(old, [older]));
+    }
+    const day = 86_400_000;
+    const later = consequenceRows().map((r) => ({ ...r, window_start: r.window_start + day }));
+    await writeLake(dir, { stats: statsRows().map(fullStats), regressions: later.map(fullFinding) });
+    // Act
+    const input = await loadReportInput({ dir }, { region: 'us-east-1' });
+    // Assess
+    expect(input.findings.length).toBe(rows.length + later.length);
+    const olderRead = input.findings.filter((f) => f.window_start < T0 + day);
+    expect(olderRead.map((f) => f.explained_by)).toEqual(rows.map(() => null));
+    expect(olderRead.map((f) => f.key)).toEqual(rows.map((r) => r.key));
+    const newerRead = input.findings.filter((f) => f.window_start >= T0 + day);
+    expect(newerRead.map((f) => f.explained_by)).toEqual(later.map(() => SLOW_KEY));
+    // Only older files in the range: the column is in none of them.
+    const first = await loadReportInput(
+      { dir },
+      { region: 'us-east-1', range: { fromMs: T0, toMs: T0 + 12 * 3_600_000 } },
+    );
+    expect(first.findings.map((f) => f.explained_by)).toEqual(rows.map(() => null));
   });
 
   it('reads an empty lake as no rows', async () => {

@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { buildReportModel, groupFindings, serviceTimes } from '../../lib/report/model.js';
-import { findingRows, KEYS, reportInput, SLOW_KEY, statsRows, T0, W } from './rows.js';
+import {
+  buildReportModel,
+  groupFindings,
+  rootCauseOf,
+  rootCauses,
+  serviceTimes,
+} from '../../lib/report/model.js';
+import {
+  CALLER_KEY,
+  consequenceRows,
+  findingRows,
+  KEYS,
+  reportInput,
+  SLOW_KEY,
+  statsRows,
+  T0,
+  W,
+} from './rows.js';
 
 describe('groupFindings', () => {
   it('keeps one row per key, kind and statistic: onset from the first window, strongest ratio, smallest p', () => {
@@ -31,6 +47,69 @@ describe('groupFindings', () => {
   it('is empty for no findings', () => {
     expect(groupFindings([])).toEqual([]);
   });
+
+  it('gives each group the root cause of its key', () => {
+    const groups = groupFindings([...findingRows(), ...consequenceRows()]);
+    expect(groups.map((g) => [g.key, g.explainedBy])).toEqual([
+      [CALLER_KEY, SLOW_KEY],
+      [SLOW_KEY, null],
+    ]);
+  });
+});
+
+describe('rootCauseOf', () => {
+  const [root] = findingRows();
+  const row = (key: string, explained_by: string | null | undefined, window = 0) => ({
+    ...root!,
+    key,
+    explained_by,
+    window_start: T0 + window * W,
+  });
+
+  it('names the root most findings of a key name', () => {
+    const roots = rootCauseOf([
+      row('a', 'x', 0),
+      row('a', 'y', 1),
+      row('a', 'y', 2),
+      row('b', 'x'),
+      row('x', null),
+      row('y', null),
+    ]);
+    expect([...roots]).toEqual([
+      ['a', 'y'],
+      ['b', 'x'],
+      ['x', null],
+      ['y', null],
+    ]);
+  });
+
+  it('keeps a key with any unexplained finding as a root cause; a missing column reads as one', () => {
+    const roots = rootCauseOf([row('a', 'x', 0), row('a', null, 1), row('b', undefined), row('c', 'c')]);
+    expect([...roots]).toEqual([
+      ['a', null],
+      ['b', null],
+      ['c', null],
+    ]);
+  });
+});
+
+describe('rootCauses', () => {
+  it('groups consequences under their root cause, whatever their severity', () => {
+    const causes = rootCauses(groupFindings([...findingRows(), ...consequenceRows()]));
+    expect(causes.length).toBe(1);
+    expect(causes[0]!.key).toBe(SLOW_KEY);
+    expect(causes[0]!.findings.map((f) => [f.key, f.statistic])).toEqual([[SLOW_KEY, 'p99']]);
+    expect(causes[0]!.consequences.map((f) => [f.key, f.statistic])).toEqual([[CALLER_KEY, 'p50']]);
+  });
+
+  it('lists a root without findings of its own in the range after the others', () => {
+    const other = findingRows().map((r) => ({ ...r, key: 'payments > stripe.example.com' }));
+    const causes = rootCauses(groupFindings([...consequenceRows(), ...other]));
+    expect(causes.map((c) => [c.key, c.findings.length, c.consequences.length])).toEqual([
+      ['payments > stripe.example.com', 1, 0],
+      [SLOW_KEY, 0, 1],
+    ]);
+  });
 });
 
 describe('buildReportModel', () => {
@@ -50,7 +129,25 @@ describe('buildReportModel', () => {
       keys: KEYS.length,
       segmentSpans: 24 * (600 + 120),
       findings: 6,
+      rootCauses: 1,
+      keysWithFindings: 1,
     });
+  });
+
+  it('puts root causes before the findings and charts they explain', () => {
+    const model = buildReportModel(reportInput({ findings: [...consequenceRows(), ...findingRows()] }));
+    expect(model.findings.map((f) => [f.key, f.explainedBy])).toEqual([
+      [SLOW_KEY, null],
+      [CALLER_KEY, SLOW_KEY],
+    ]);
+    const degraded = model.charts.filter((c) => c.reasons.includes('degraded'));
+    expect(degraded.map((c) => [c.key, c.explainedBy, c.explains])).toEqual([
+      [SLOW_KEY, null, 1],
+      [CALLER_KEY, SLOW_KEY, 0],
+    ]);
+    expect(model.totals.rootCauses).toBe(1);
+    expect(model.totals.keysWithFindings).toBe(2);
+    expect(model.totals.findings).toBe(12);
   });
 
   it('finds a degraded key without findings from its own percentiles', () => {

@@ -1,6 +1,7 @@
 /**
  * Synthetic report rows: a few keys over a range of 5-minute windows, one of them three times
- * slower from a given window on, with a finding for it.
+ * slower from a given window on, with a finding for it (and, if asked, findings on its caller that
+ * it explains).
  */
 import type { ReportFindingRow, ReportInput, ReportStatsRow } from '../../lib/report/model.js';
 
@@ -102,9 +103,31 @@ export function findingRows(windows = 24, slowFrom = 16): ReportFindingRow[] {
       baseline_exemplar_trace_ids: ['1-69c55a00-bbbbbbbbbbbbbbbbbbbbbbbb'],
       new_version: null,
       summary: `p99 of ${SLOW_KEY} rose`,
+      explained_by: null,
     });
   }
   return out;
+}
+
+export const CALLER_KEY = 'orders-api [segment]';
+
+/**
+ * Findings on the caller of the slow key in the same windows, explained by it: higher severity and
+ * ratio than the slow key's own, so that only the attribution can put them after it.
+ */
+export function consequenceRows(windows = 24, slowFrom = 16): ReportFindingRow[] {
+  return findingRows(windows, slowFrom).map((r) => ({
+    ...r,
+    key: CALLER_KEY,
+    name: 'orders-api',
+    statistic: 'p50',
+    baseline_ms: 40,
+    current_ms: 400,
+    ratio: 10,
+    severity: 'critical',
+    summary: `p50 of ${CALLER_KEY} rose`,
+    explained_by: SLOW_KEY,
+  }));
 }
 
 export function reportInput(overrides: Partial<ReportInput> = {}): ReportInput {
