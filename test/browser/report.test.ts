@@ -1,7 +1,8 @@
 /**
  * The demo's HTML report in a real browser (Debian's Chromium, headless, driven by
  * playwright-core): it renders offline, its charts have lines, and the findings table shows the
- * injected regression with X-Ray console links. A full-page screenshot is kept in test-results/.
+ * injected regression first, as the root cause of the slower keys listed under it, with X-Ray
+ * console links. A full-page screenshot is kept in test-results/.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -138,6 +139,49 @@ describe('the demo report in Chromium', () => {
         /^https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#xray:traces\/1-[0-9a-f]{8}-[0-9a-f]{24}$/,
       );
     }
+  });
+
+  it('lists the injected root cause first and the keys slower because of it under it', async () => {
+    const first = page.locator('#findings tbody tr[data-key]').first();
+    expect(await first.getAttribute('data-key')).toBe(INJECTED);
+    expect(await first.getAttribute('class')).toBeNull();
+    expect(await first.locator('td.key').textContent()).toMatch(/root cause: explains \d+ keys?/);
+    const consequences = page.locator('#findings tr.consequence');
+    expect(await consequences.count()).toBeGreaterThan(0);
+    const causes = await consequences.evaluateAll((rows) =>
+      rows.map((r) => r.getAttribute('data-explained-by')),
+    );
+    expect(new Set(causes)).toEqual(new Set([INJECTED]));
+    expect(await consequences.first().locator('td.key').textContent()).toContain(
+      `slower because of ${INJECTED}`,
+    );
+    // Every consequence sits under its root cause, after the root cause's own rows.
+    const order = await page
+      .locator('#findings tbody tr[data-key]')
+      .evaluateAll((rows) => rows.map((r) => r.classList.contains('consequence')));
+    expect(order.indexOf(true)).toBeGreaterThan(0);
+    expect(order.slice(order.indexOf(true)).every((c) => c)).toBe(true);
+    const keys = new Set(
+      await page
+        .locator('#findings tbody tr[data-key]')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key'))),
+    ).size;
+    expect(await page.locator('#finding-count').textContent()).toBe(
+      `1root cause (${keys} keys with findings)`,
+    );
+  });
+
+  it('charts consequences after the root cause, each naming it', async () => {
+    const charts = await page.$$eval('#degraded figure', (fs) =>
+      fs.map((f) => ({
+        key: f.getAttribute('data-chart-key'),
+        because: f.querySelector('.because')?.textContent ?? null,
+      })),
+    );
+    expect(charts[0]).toEqual({ key: INJECTED, because: null });
+    const named = charts.filter((c) => c.because !== null);
+    expect(named.length).toBeGreaterThan(0);
+    for (const c of named) expect(c.because).toBe(`slower because of ${INJECTED}`);
   });
 
   it('shows where time goes per service and the error rates', async () => {
