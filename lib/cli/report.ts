@@ -31,11 +31,11 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /** One line about a written report. */
 export function reportLine(model: ReportModel, out: string, style: Style): string {
-  const keys = new Set(model.findings.map((f) => f.key)).size;
   const span = model.extent ? `${utc(model.extent[0])} → ${utc(model.extent[1])}` : 'no data';
+  const { rootCauses, keysWithFindings } = model.totals;
   const found = model.findings.length
     ? style.red(
-        `${model.findings.length} regression${model.findings.length === 1 ? '' : 's'} on ${keys} key${keys === 1 ? '' : 's'}`,
+        `${rootCauses} root cause${rootCauses === 1 ? '' : 's'} (${keysWithFindings} key${keysWithFindings === 1 ? '' : 's'} with findings)`,
       )
     : style.green('no regressions');
   return `${style.bold('Report')} ${out}  (${model.charts.length} charts, ${found}, ${int(model.totals.windows)} windows, ${span})`;
