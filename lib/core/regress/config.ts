@@ -55,7 +55,7 @@ export const DEFAULT_REGRESSION_CONFIG: RegressionConfig = Object.freeze({
   longDriftHours: 72,
   driftMinRatio: 1.2,
   seasonalDays: 7,
-  historyWindows: 288,
+  historyWindows: 576,
   exemplars: 5,
 });
 

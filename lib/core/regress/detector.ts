@@ -12,7 +12,8 @@
  * - Benjamini–Hochberg across every test made in the window, at false discovery rate `fdr`.
  *
  * Everything a window's detection reads is bounded by that window's start, so the findings of a
- * window do not depend on the order in which windows arrive or on a re-run.
+ * window do not depend on the order in which windows arrive or on a re-run, as long as its
+ * baseline windows are still in the sketch ring (`reprocessWindows` of margin behind the newest).
  */
 import { ValidationError } from '../errors.js';
 import type { RegressionKind, RegressionRow, RegressionStatistic, StatsRow } from '../model.js';
@@ -45,14 +46,16 @@ const DAY_MS = 86_400_000;
 interface StatisticDef {
   readonly name: RegressionStatistic;
   readonly q: number;
+  /** Quantiles on either side, for the practical check (see stepTests). */
+  readonly around: readonly [number, number];
   /** Samples needed for the quantile to rest on at least one value above it. */
   readonly need: number;
 }
 
 const STATISTICS: readonly StatisticDef[] = [
-  { name: 'p50', q: 0.5, need: 2 },
-  { name: 'p90', q: 0.9, need: 10 },
-  { name: 'p99', q: 0.99, need: 100 },
+  { name: 'p50', q: 0.5, around: [0.45, 0.55], need: 2 },
+  { name: 'p90', q: 0.9, around: [0.875, 0.925], need: 10 },
+  { name: 'p99', q: 0.99, around: [0.985, 0.995], need: 100 },
 ];
 
 /** One window of statistics, as the pipeline hands it over. */
@@ -252,32 +255,24 @@ function updateHour(state: KeyBaseline, hour: number): void {
 }
 
 /**
- * The seasonal baseline at time `t`: the median over previous days of the statistic around the
- * same time of day. `upper` takes the larger of the hours within ±30 min (a tolerance for a daily
- * change that does not start on the hour); `interp` interpolates between hour midpoints.
+ * The seasonal baseline at time `t`: for each previous day, the larger of the hourly values within
+ * ±30 min of the same time of day (a tolerance for a daily change that does not start on the
+ * hour), then the median over the days.
  */
 function seasonalReference(
   hours: ReadonlyMap<number, HourPoint>,
   t: number,
   stat: StatisticDef,
-  mode: 'upper' | 'interp',
   days: number,
 ): number | null {
   const values: number[] = [];
   for (let d = 1; d <= days; d++) {
-    const u = t - d * DAY_MS;
-    const h0 = hourOf(u - HOUR_MS / 2);
-    const a = hours.get(h0);
-    const b = hours.get(h0 + HOUR_MS);
-    const va = a && a.count >= stat.need ? statValue(a, stat) : null;
-    const vb = b && b.count >= stat.need ? statValue(b, stat) : null;
-    if (va === null && vb === null) continue;
-    if (mode === 'upper' || va === null || vb === null) {
-      values.push(Math.max(va ?? 0, vb ?? 0));
-    } else {
-      const f = (u - (h0 + HOUR_MS / 2)) / HOUR_MS;
-      values.push(va + (vb - va) * f);
+    const h0 = hourOf(t - d * DAY_MS - HOUR_MS / 2);
+    let best: number | null = null;
+    for (const h of [hours.get(h0), hours.get(h0 + HOUR_MS)]) {
+      if (h && h.count >= stat.need) best = Math.max(best ?? 0, statValue(h, stat));
     }
+    if (best !== null) values.push(best);
   }
   return values.length > 0 ? median(values) : null;
 }
@@ -387,9 +382,16 @@ function stepTests(
         bs.count / phi,
       );
     }
-    const seasonal = seasonalReference(hours, t, stat, 'upper', config.seasonalDays);
+    const seasonal = seasonalReference(hours, t, stat, config.seasonalDays);
+    // Latency is often bimodal (cache hit or miss); a percentile sitting in the gap between the
+    // modes jumps 30 % when a few calls change sides. A real change moves the neighbouring
+    // quantiles too, so at least one of them must clear the bar with the percentile itself.
+    const neighbours = stat.around.filter((q) =>
+      practicallyAbove(quantileOf(cs, q), quantileOf(bs, q), config, config.minRatio),
+    ).length;
     const practical =
       practicallyAbove(cq, bq, config, config.minRatio) &&
+      neighbours >= 1 &&
       (seasonal === null || practicallyAbove(cq, seasonal, config, config.minRatio));
     const onsetPoints = onset.filter((pt) => statValue(pt, stat) > 0);
     // Fallback onset: the first current window already above the halfway mark.
@@ -495,13 +497,38 @@ function trendCandidate(
   };
 }
 
-function driftCandidates(
-  state: KeyBaseline,
+/**
+ * A window's percentile on previous days at the same time: per day the median of the five windows
+ * around it, then the median over the days the series holds. Windows, not hours, on purpose: a
+ * percentile read from a 5-minute window has its own small-sample bias (a p99 from 150 calls
+ * sits lower than one from 3,600), which tracks the daily traffic; comparing like with like
+ * keeps that bias out of the trend.
+ */
+function sameTimeBefore(
+  byStart: ReadonlyMap<number, SeriesPoint>,
   t: number,
   w: number,
-  hours: ReadonlyMap<number, HourPoint>,
-  config: RegressionConfig,
-): Candidate[] {
+  stat: StatisticDef,
+  minCount: number,
+): number | null {
+  const days: number[] = [];
+  for (let d = 1; ; d++) {
+    const center = t - d * DAY_MS;
+    const values: number[] = [];
+    let seen = false;
+    for (let k = -2; k <= 2; k++) {
+      const p = byStart.get(center + k * w);
+      if (!p) continue;
+      seen = true;
+      if (p.count >= minCount && statValue(p, stat) > 0) values.push(statValue(p, stat));
+    }
+    if (!seen) break;
+    if (values.length >= 3) days.push(median(values));
+  }
+  return days.length > 0 ? median(days) : null;
+}
+
+function driftCandidates(state: KeyBaseline, t: number, w: number, config: RegressionConfig): Candidate[] {
   // Without a previous day a drift cannot be told from the daily ramp: no drift tests yet.
   const oldest = Math.min(state.hours[0]?.start ?? t, state.series[0]?.start ?? t);
   if (oldest > t - DAY_MS) return [];
@@ -511,12 +538,15 @@ function driftCandidates(
   const out: Candidate[] = [];
   const shortFrom = t - config.driftWindows * w;
   const recent = state.series.filter((p) => p.start > shortFrom && p.start <= t);
-  for (const stat of STATISTICS) {
+  const byStart = new Map(state.series.map((p) => [p.start, p]));
+  // p99 of one window rests on a handful of calls: too noisy for a trend at window resolution, so
+  // p99 drifts are left to the hourly series below.
+  for (const stat of STATISTICS.filter((x) => x.name !== 'p99')) {
     const minCount = Math.max(stat.need, Math.ceil(config.minSamples / config.currentWindows));
     const points: TrendPoint[] = [];
     for (const p of recent) {
       if (p.count < minCount) continue;
-      const reference = seasonalReference(hours, p.start, stat, 'interp', config.seasonalDays);
+      const reference = sameTimeBefore(byStart, p.start, w, stat, minCount);
       const value = statValue(p, stat);
       if (reference === null || !(reference > 0) || !(value > 0)) continue;
       points.push({ start: p.start, value, reference });
@@ -695,7 +725,7 @@ export function detectWindow(
     try {
       const hours = new Map(state.hours.map((h) => [h.start, h]));
       candidates.push(...stepCandidates(state, t, w, hours, config));
-      candidates.push(...driftCandidates(state, t, w, hours, config));
+      candidates.push(...driftCandidates(state, t, w, config));
     } catch (error) {
       // A sketch that cannot be read or merged (another accuracy) leaves the key untested, not the run.
       if (!(error instanceof RangeError) && !(error instanceof ValidationError)) throw error;

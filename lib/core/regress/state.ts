@@ -130,6 +130,37 @@ function expandSketch(value: unknown, what: string): DDSketch {
   return sketch;
 }
 
+/** Versions as [index, versions] at each change: the same list repeats for hours on end. */
+function versionRuns(series: readonly SeriesPoint[]): [number, readonly string[]][] {
+  const runs: [number, readonly string[]][] = [];
+  let last = '';
+  series.forEach((p, i) => {
+    const id = JSON.stringify(p.versions);
+    if (i === 0 || id !== last) runs.push([i, p.versions]);
+    last = id;
+  });
+  return runs;
+}
+
+function expandVersionRuns(value: unknown, length: number): string[][] {
+  if (!Array.isArray(value)) fail('series.ver is not an array');
+  const out: string[][] = [];
+  let current: string[] = [];
+  let next = 0;
+  for (let i = 0; i < length; i++) {
+    const run: unknown = value[next];
+    if (Array.isArray(run) && run[0] === i) {
+      current = strings(run[1], `series.ver[${next}]`);
+      next++;
+    } else if (i === 0) {
+      fail('series.ver does not start at the first window');
+    }
+    out.push(current);
+  }
+  if (next !== value.length) fail('series.ver does not match series.t');
+  return out;
+}
+
 /**
  * The JSON bytes of a key's baseline: columnar arrays and sketches as bin counts keep it small
  * (see docs/regressions.md for the bound).
@@ -149,7 +180,7 @@ export function encodeBaseline(b: KeyBaseline): Uint8Array {
       p50: b.series.map((p) => p.p50),
       p90: b.series.map((p) => p.p90),
       p99: b.series.map((p) => p.p99),
-      ver: b.series.map((p) => p.versions),
+      ver: versionRuns(b.series),
     },
     ring: b.ring.map((r) => ({ t: r.start, n: r.count, s: compactSketch(r.sketch), ex: r.exemplars })),
     hours: {
@@ -221,8 +252,7 @@ export function decodeBaseline(bytes: Uint8Array): KeyBaseline {
   const s50 = numbers(s.p50, 'series.p50', st.length);
   const s90 = numbers(s.p90, 'series.p90', st.length);
   const s99 = numbers(s.p99, 'series.p99', st.length);
-  if (!Array.isArray(s.ver) || s.ver.length !== st.length) fail('series.ver does not match series.t');
-  const ver = s.ver.map((x, i) => strings(x, `series.ver[${i}]`));
+  const ver = expandVersionRuns(s.ver, st.length);
   const series: SeriesPoint[] = st.map((start, i) => ({
     start,
     count: sn[i]!,

@@ -27,7 +27,7 @@ function baselineAfter(windows: number): KeyBaseline {
           start: T0 + i * W,
           samples: [0, ...lognormal(random, 200, 25)],
           exemplars: [`1-00000000-${String(i).padStart(24, '0')}`],
-          versions: ['b', 'a'],
+          versions: i < 10 ? ['b', 'a'] : i < 20 ? ['c'] : [],
         }),
       ],
     })),
@@ -53,6 +53,10 @@ describe('baseline state codec', () => {
     expect(decoded.ring[0]!.sketch.gamma).toBe(original.ring[0]!.sketch.gamma);
     expect(encodeBaseline(decoded)).toEqual(encodeBaseline(original));
     expect(decoded.series[0]!.versions).toEqual(['a', 'b']);
+    expect(decoded.series.map((p) => p.versions.join())).toEqual(
+      original.series.map((p) => p.versions.join()),
+    );
+    expect(new Set(decoded.series.map((p) => p.versions.join()))).toEqual(new Set(['a,b', 'c', '']));
   });
 
   it('rejects what it did not write, with a reason', () => {
@@ -75,6 +79,9 @@ describe('baseline state codec', () => {
       ValidationError,
     );
     expect(() => decodeBaseline(bad((v) => (v.windowMs = 'x')))).toThrow(/windowMs/);
+    expect(() => decodeBaseline(bad((v) => ((v.series as { ver: unknown }).ver = [[1, ['x']]])))).toThrow(
+      /series.ver/,
+    );
   });
 });
 
