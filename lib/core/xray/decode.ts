@@ -11,8 +11,11 @@ import {
   aTypeName,
   isObject,
   type JsonObject,
+  LazyPointer,
+  NodeLocation,
   own,
   parseSegmentDocument,
+  pointerText,
   show,
   validateSubsegmentFragment,
 } from './document.js';
@@ -206,11 +209,11 @@ function decodeBatchGetTraces(
 ): void {
   const traces = own(value, 'Traces') as unknown[];
   traces.forEach((trace, i) => {
-    const p = join(pointer, `Traces[${i}]`);
+    const p = new LazyPointer(pointer, '.', 'Traces', i);
     if (!isObject(trace) || !Array.isArray(own(trace, 'Segments'))) {
       sink.rejections.push({
-        location: withPointer(location, p),
-        reason: `${p} is ${describe(trace)}, not a trace with a Segments array`,
+        location: withPointer(location, p.text),
+        reason: `${p.text} is ${describe(trace)}, not a trace with a Segments array`,
         raw: rawText(trace),
       });
       return;
@@ -227,11 +230,17 @@ function decodeBatchGetTraces(
   }
 }
 
-function decodeTrace(trace: JsonObject, location: SourceLocation, pointer: string, sink: Sink): void {
+function decodeTrace(
+  trace: JsonObject,
+  location: SourceLocation,
+  at: LazyPointer | string,
+  sink: Sink,
+): void {
   const segments = own(trace, 'Segments') as unknown[];
   const rawId = own(trace, 'Id');
   const traceId = typeof rawId === 'string' && TRACE_ID_RE.test(rawId) ? rawId.toLowerCase() : undefined;
   if (rawId !== undefined && traceId === undefined) {
+    const pointer = pointerText(at);
     sink.rejections.push({
       location: withPointer(location, join(pointer, 'Id')),
       reason: `trace${pointer ? ` (${pointer})` : ''}: Id ${show(rawId)} is not an X-Ray trace ID (1-8 hex-24 hex); its documents are checked against their own trace_id`,
@@ -240,9 +249,16 @@ function decodeTrace(trace: JsonObject, location: SourceLocation, pointer: strin
   }
   const nodes: SpanNode[] = [];
   segments.forEach((entry, i) => {
-    const p = join(pointer, `Segments[${i}]`);
+    const p = new LazyPointer(at, '.', 'Segments', i);
     if (isObject(entry) && Object.hasOwn(entry, 'Document')) {
-      decodeDocument(own(entry, 'Document'), location, `${p}.Document`, sink, traceId, nodes);
+      decodeDocument(
+        own(entry, 'Document'),
+        location,
+        new LazyPointer(p, '.', 'Document', -1),
+        sink,
+        traceId,
+        nodes,
+      );
     } else {
       // Some tools store bare segment documents in `Segments[]` instead of {Id, Document}.
       decodeDocument(entry, location, p, sink, traceId, nodes);
@@ -261,20 +277,21 @@ function decodeTrace(trace: JsonObject, location: SourceLocation, pointer: strin
 function decodeDocument(
   doc: unknown,
   location: SourceLocation,
-  pointer: string,
+  at: LazyPointer | string,
   sink: Sink,
   expectedTraceId: string | undefined,
   into: SpanNode[],
 ): void {
-  const where = withPointer(location, pointer);
+  // The plain location of a rejection; a valid node gets a lazy one.
+  const plain = (): SourceLocation => withPointer(location, pointerText(at));
   let value = doc;
   if (typeof doc === 'string') {
     try {
       value = JSON.parse(doc);
     } catch (err) {
       sink.rejections.push({
-        location: where,
-        reason: `${pointer || 'Document'} is not valid JSON: ${(err as Error).message}`,
+        location: plain(),
+        reason: `${pointerText(at) || 'Document'} is not valid JSON: ${(err as Error).message}`,
         raw: truncateRaw(doc),
       });
       return;
@@ -292,6 +309,7 @@ function decodeDocument(
     ) {
       // The embedded-subsegment form found on its own (documentation samples): valid, but it
       // names no trace to join, so it is checked and set aside.
+      const where = plain();
       validateSubsegmentFragment(value, where);
       sink.ignored.push({
         location: where,
@@ -299,16 +317,13 @@ function decodeDocument(
       });
       return;
     }
-    into.push(
-      parseSegmentDocument(
-        value,
-        expectedTraceId === undefined ? { location: where } : { location: where, expectedTraceId },
-      ),
-    );
+    const ctx =
+      typeof at === 'string' ? { location: plain() } : { location: new NodeLocation(location, at), at };
+    into.push(parseSegmentDocument(value, expectedTraceId === undefined ? ctx : { ...ctx, expectedTraceId }));
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     sink.rejections.push({
-      location: where,
+      location: plain(),
       reason: err.message,
       raw: typeof doc === 'string' ? truncateRaw(doc) : rawText(doc),
     });
