@@ -104,7 +104,7 @@ export interface RunSummary {
   readonly elapsedMs: number;
 }
 
-const DEFAULT_PART_ROWS = 100_000;
+const DEFAULT_PART_ROWS = 50_000;
 const DEFAULT_MAX_LOOSE = 1_000_000;
 /** Bound on span rows buffered across all windows before the biggest buffer is written early. */
 const MAX_BUFFERED_ROWS_FACTOR = 3;
