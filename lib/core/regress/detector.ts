@@ -498,37 +498,42 @@ function trendCandidate(
 }
 
 /**
- * A window's percentile on previous days at the same time: per day the median of the five windows
- * around it, then the median over the days the series holds. Windows, not hours, on purpose: a
- * percentile read from a 5-minute window has its own small-sample bias (a p99 from 150 calls
- * sits lower than one from 3,600), which tracks the daily traffic; comparing like with like
- * keeps that bias out of the trend.
+ * The percentile at time `t` on previous days: per day, interpolated between the two nearest hour
+ * midpoints; then the median over the days. Hours (thousands of calls) keep the reference itself
+ * quiet, so the trend test sees today's windows and little else.
  */
 function sameTimeBefore(
-  byStart: ReadonlyMap<number, SeriesPoint>,
+  hours: ReadonlyMap<number, HourPoint>,
   t: number,
   w: number,
   stat: StatisticDef,
-  minCount: number,
+  days: number,
 ): number | null {
-  const days: number[] = [];
-  for (let d = 1; ; d++) {
-    const center = t - d * DAY_MS;
-    const values: number[] = [];
-    let seen = false;
-    for (let k = -2; k <= 2; k++) {
-      const p = byStart.get(center + k * w);
-      if (!p) continue;
-      seen = true;
-      if (p.count >= minCount && statValue(p, stat) > 0) values.push(statValue(p, stat));
+  const values: number[] = [];
+  for (let d = 1; d <= days; d++) {
+    const u = t + w / 2 - d * DAY_MS;
+    const h0 = hourOf(u - HOUR_MS / 2);
+    const a = hours.get(h0);
+    const b = hours.get(h0 + HOUR_MS);
+    const va = a && a.count >= stat.need ? statValue(a, stat) : null;
+    const vb = b && b.count >= stat.need ? statValue(b, stat) : null;
+    if (va === null || vb === null) {
+      if (va !== null || vb !== null) values.push((va ?? vb)!);
+      continue;
     }
-    if (!seen) break;
-    if (values.length >= 3) days.push(median(values));
+    const f = (u - (h0 + HOUR_MS / 2)) / HOUR_MS;
+    values.push(va + (vb - va) * f);
   }
-  return days.length > 0 ? median(days) : null;
+  return values.length > 0 ? median(values) : null;
 }
 
-function driftCandidates(state: KeyBaseline, t: number, w: number, config: RegressionConfig): Candidate[] {
+function driftCandidates(
+  state: KeyBaseline,
+  t: number,
+  w: number,
+  hours: ReadonlyMap<number, HourPoint>,
+  config: RegressionConfig,
+): Candidate[] {
   // Without a previous day a drift cannot be told from the daily ramp: no drift tests yet.
   const oldest = Math.min(state.hours[0]?.start ?? t, state.series[0]?.start ?? t);
   if (oldest > t - DAY_MS) return [];
@@ -538,15 +543,15 @@ function driftCandidates(state: KeyBaseline, t: number, w: number, config: Regre
   const out: Candidate[] = [];
   const shortFrom = t - config.driftWindows * w;
   const recent = state.series.filter((p) => p.start > shortFrom && p.start <= t);
-  const byStart = new Map(state.series.map((p) => [p.start, p]));
-  // p99 of one window rests on a handful of calls: too noisy for a trend at window resolution, so
-  // p99 drifts are left to the hourly series below.
+  // p99 of one window rests on a handful of calls (and sits lower in a quiet window than in a busy
+  // one, which follows the daily traffic): too noisy for a trend at window resolution, so p99
+  // drifts are left to the hourly series below.
   for (const stat of STATISTICS.filter((x) => x.name !== 'p99')) {
     const minCount = Math.max(stat.need, Math.ceil(config.minSamples / config.currentWindows));
     const points: TrendPoint[] = [];
     for (const p of recent) {
       if (p.count < minCount) continue;
-      const reference = sameTimeBefore(byStart, p.start, w, stat, minCount);
+      const reference = sameTimeBefore(hours, p.start, w, stat, config.seasonalDays);
       const value = statValue(p, stat);
       if (reference === null || !(reference > 0) || !(value > 0)) continue;
       points.push({ start: p.start, value, reference });
@@ -725,7 +730,7 @@ export function detectWindow(
     try {
       const hours = new Map(state.hours.map((h) => [h.start, h]));
       candidates.push(...stepCandidates(state, t, w, hours, config));
-      candidates.push(...driftCandidates(state, t, w, config));
+      candidates.push(...driftCandidates(state, t, w, hours, config));
     } catch (error) {
       // A sketch that cannot be read or merged (another accuracy) leaves the key untested, not the run.
       if (!(error instanceof RangeError) && !(error instanceof ValidationError)) throw error;
