@@ -20,7 +20,6 @@ import {
   type StatsRow,
   spanKey,
   subsegmentLabel,
-  type TraceRow,
 } from '../core/model.js';
 import type {
   LogSink,
@@ -36,6 +35,7 @@ import { DDSketch } from '../core/stats/ddsketch.js';
 import { REGRESSIONS, SPANS, SUBSEGMENT_STATS, type TableDef, TRACES, windowToken } from '../core/tables.js';
 import { LakeWriter } from './lake-writer.js';
 import { detectRegressions } from './regressions.js';
+import { TraceRowStore } from './trace-rows.js';
 
 export interface PipelineDeps {
   readonly source: TraceSource;
@@ -133,7 +133,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
 
   const spanBuffers = new Map<number, SpanRow[]>();
   const partsWritten = new Map<number, number>();
-  const traceRows = new Map<number, TraceRow[]>();
+  const traceRows = new Map<number, TraceRowStore>();
   const seenTraceIds = new Set<string>();
   const rejections: Rejection[] = [];
   const objectsWritten: string[] = [];
@@ -183,10 +183,10 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     spans += flat.spans.length;
     let windowTraces = traceRows.get(window);
     if (!windowTraces) {
-      windowTraces = [];
+      windowTraces = new TraceRowStore(window);
       traceRows.set(window, windowTraces);
     }
-    windowTraces.push(flat.trace);
+    windowTraces.add(flat.trace);
     for (const row of flat.spans) aggregator.add(row);
     if (detect) recordKeyEdges(flat.spans, keyGraph);
     if (!writeSpans) return;
@@ -282,10 +282,11 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
       acc.max = Math.max(acc.max, row.max_ms);
     }
     await writeTable(writer, SUBSEGMENT_STATS, window, rows, objectsWritten);
-    const tr = (traceRows.get(window) ?? []).sort(
+    const tr = (traceRows.get(window)?.rows() ?? []).sort(
       (a, b) => a.start_time - b.start_time || cmp(a.trace_id, b.trace_id),
     );
     await writeTable(writer, TRACES, window, tr, objectsWritten);
+    traceRows.delete(window);
     statsByWindow.push({ windowStart: window, windowMs, rows });
     for (const row of rows) allStats.push(row);
     metricData.push(
