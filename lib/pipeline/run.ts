@@ -16,6 +16,7 @@ import {
   type KeyParts,
   type RegressionRow,
   type Rejection,
+  type SpanNode,
   type SpanRow,
   type StatsRow,
   spanKey,
@@ -33,6 +34,7 @@ import type { RegressionConfig } from '../core/regress/index.js';
 import { WindowAggregator } from '../core/stats/aggregate.js';
 import { DDSketch } from '../core/stats/ddsketch.js';
 import { REGRESSIONS, SPANS, SUBSEGMENT_STATS, type TableDef, TRACES, windowToken } from '../core/tables.js';
+import { decodeBatchGetTracesByTrace } from '../core/xray/decode.js';
 import { LakeWriter } from './lake-writer.js';
 import { detectRegressions } from './regressions.js';
 import { TraceRowStore } from './trace-rows.js';
@@ -220,10 +222,28 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     }
   };
 
+  // Same as handleDecoded on the whole record, in the same order (loose nodes after all traces),
+  // one trace at a time.
+  const handlePieces = async (pieces: Iterable<DecodedRecord>) => {
+    const looseNodes: SpanNode[] = [];
+    for (const piece of pieces) {
+      for (const r of piece.rejections) reject(r);
+      ignored += piece.ignored.length;
+      for (const t of piece.traces) await processGroup({ traceId: t.traceId, nodes: t.nodes });
+      for (const node of piece.loose) looseNodes.push(node);
+    }
+    for (const node of looseNodes) {
+      for (const group of loose.add(node)) await processGroup(group);
+    }
+  };
+
   for await (const event of deps.source.read(range)) {
     if (event.type === 'rejected') reject(event.rejection);
-    else if (event.type === 'record') await handleDecoded(decodeRecord(event.record));
-    else {
+    else if (event.type === 'record') {
+      const pieces = decodeBatchGetTracesByTrace(event.record);
+      if (pieces) await handlePieces(pieces);
+      else await handleDecoded(decodeRecord(event.record));
+    } else {
       const decoded = decodeRecord({
         value: { Id: event.traceId, Segments: event.documents.map((d) => d.value) },
         location: event.documents[0]?.location ?? { source: deps.source.describe() },

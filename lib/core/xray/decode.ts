@@ -209,17 +209,59 @@ function decodeBatchGetTraces(
 ): void {
   const traces = own(value, 'Traces') as unknown[];
   traces.forEach((trace, i) => {
-    const p = new LazyPointer(pointer, '.', 'Traces', i);
-    if (!isObject(trace) || !Array.isArray(own(trace, 'Segments'))) {
-      sink.rejections.push({
-        location: withPointer(location, p.text),
-        reason: `${p.text} is ${describe(trace)}, not a trace with a Segments array`,
-        raw: rawText(trace),
-      });
-      return;
-    }
-    decodeTrace(trace, location, p, sink);
+    decodeBatchTrace(trace, i, location, pointer, sink);
   });
+  decodeUnprocessed(value, location, pointer, sink);
+}
+
+/**
+ * A BatchGetTraces response decoded one trace at a time, on demand: the pieces, concatenated,
+ * are what `decodeXRayRecord` returns for the record, but each trace's objects can be dropped
+ * before the next is parsed, so they die young instead of a thousand traces surviving together.
+ * `null` when the record is not a BatchGetTraces response.
+ *
+ * @example
+ * const pieces = decodeBatchGetTracesByTrace({ value: { Traces: [] }, location: { source: 'a.json' } });
+ * // pieces !== null; [...pieces] holds one (empty) piece for the UnprocessedTraceIds check
+ */
+export function decodeBatchGetTracesByTrace(record: RawRecord): Iterable<DecodedRecord> | null {
+  const value = record.value;
+  if (!isObject(value) || !Array.isArray(own(value, 'Traces'))) return null;
+  const traces = own(value, 'Traces') as unknown[];
+  const location = record.location;
+  const pointer = location.pointer ?? '';
+  return (function* () {
+    for (let i = 0; i < traces.length; i++) {
+      const sink: Sink = { traces: [], loose: [], rejections: [], ignored: [] };
+      decodeBatchTrace(traces[i], i, location, pointer, sink);
+      yield sink;
+    }
+    const sink: Sink = { traces: [], loose: [], rejections: [], ignored: [] };
+    decodeUnprocessed(value, location, pointer, sink);
+    yield sink;
+  })();
+}
+
+function decodeBatchTrace(
+  trace: unknown,
+  i: number,
+  location: SourceLocation,
+  pointer: string,
+  sink: Sink,
+): void {
+  const p = new LazyPointer(pointer, '.', 'Traces', i);
+  if (!isObject(trace) || !Array.isArray(own(trace, 'Segments'))) {
+    sink.rejections.push({
+      location: withPointer(location, p.text),
+      reason: `${p.text} is ${describe(trace)}, not a trace with a Segments array`,
+      raw: rawText(trace),
+    });
+    return;
+  }
+  decodeTrace(trace, location, p, sink);
+}
+
+function decodeUnprocessed(value: JsonObject, location: SourceLocation, pointer: string, sink: Sink): void {
   const unprocessed = own(value, 'UnprocessedTraceIds');
   if (Array.isArray(unprocessed) && unprocessed.length > 0) {
     const ids = unprocessed.filter((id) => typeof id === 'string').join(', ');
