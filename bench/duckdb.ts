@@ -167,7 +167,7 @@ export interface AccuracyResult {
   readonly keys: number;
   /** Keys with at least 100 spans: the ones whose percentiles mean something. */
   readonly keysOver100: number;
-  /** Per statistic: max and median relative error against the exact lower quantile. */
+  /** Per statistic: max and median relative error against the exact nearest-rank quantile. */
   readonly errors: Record<string, { max: number; median: number; within1pct: number }>;
   /** Same, against DuckDB's quantile_disc (its own rank convention). */
   readonly errorsVsQuantileDisc: Record<string, { max: number; median: number }>;
@@ -177,7 +177,7 @@ export interface AccuracyResult {
 
 /**
  * Sketch percentiles of `subsegment_stats` against exact quantiles of the `spans` table of the same
- * lake (rank ⌊q·(n−1)⌋, the sketch's convention, and DuckDB's `quantile_disc`), and the peer's
+ * lake (0-based rank ⌈q·n⌉−1, the sketch's nearest-rank convention, and DuckDB's `quantile_disc`), and the peer's
  * per-key counts against tracelake's.
  */
 export async function accuracy(lakeDir: string, traceDir: string): Promise<AccuracyResult> {
@@ -200,9 +200,9 @@ export async function accuracy(lakeDir: string, traceDir: string): Promise<Accur
       GROUP BY ALL`);
     const rows = await q(`
       SELECT s.count AS n, s.p50_ms AS p50, s.p90_ms AS p90, s.p99_ms AS p99,
-        e.v[CAST(floor(0.5 * (e.n - 1)) AS BIGINT) + 1] AS x50,
-        e.v[CAST(floor(0.9 * (e.n - 1)) AS BIGINT) + 1] AS x90,
-        e.v[CAST(floor(0.99 * (e.n - 1)) AS BIGINT) + 1] AS x99,
+        e.v[greatest(CAST(ceil(0.5 * e.n - 1e-9) AS BIGINT), 1)] AS x50,
+        e.v[greatest(CAST(ceil(0.9 * e.n - 1e-9) AS BIGINT), 1)] AS x90,
+        e.v[greatest(CAST(ceil(0.99 * e.n - 1e-9) AS BIGINT), 1)] AS x99,
         e.qd[1] AS d50, e.qd[2] AS d90, e.qd[3] AS d99
       FROM stats s JOIN exact e ON epoch_ms(s.window_start) = e.window_start AND s.kind = e.kind
         AND s.service = e.service AND s.name = e.name

@@ -290,7 +290,7 @@ async function main(): Promise<void> {
   if (acc) {
     const e = acc.errors as Record<string, { max: number; median: number; within1pct: number }>;
     lines.push(
-      `Accuracy over ${String(acc.keys)} keys (${String(acc.keysOver100)} with ≥ 100 spans), relative error of the sketch against the exact lower quantile: ` +
+      `Accuracy over ${String(acc.keys)} keys (${String(acc.keysOver100)} with ≥ 100 spans), relative error of the sketch against the exact nearest-rank quantile (rank ⌈q·n⌉−1): ` +
         ['p50', 'p90', 'p99']
           .map(
             (p) =>
