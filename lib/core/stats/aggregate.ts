@@ -141,6 +141,24 @@ interface KeyStats {
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** One (kind, operation, resource, origin) seen under a (service, name), and the stats it adds to. */
+interface Variant {
+  kind: SpanKind;
+  awsOperation: string | null;
+  awsResource: string | null;
+  origin: string | null;
+  stats: KeyStats;
+}
+
+interface WindowState {
+  byKey: Map<string, KeyStats>;
+  /**
+   * service → name → the variants seen, so that a row costs two lookups and a short scan instead
+   * of building its key string: a (service, name) has only a few operations and resources.
+   */
+  byParts: Map<string, Map<string, Variant[]>>;
+}
+
 /**
  * Folds span rows into per-window, per-key statistics.
  *
@@ -156,7 +174,7 @@ export class WindowAggregator {
   private readonly windowMs: number;
   private readonly exemplarCount: number;
   private readonly relativeAccuracy: number | undefined;
-  private readonly byWindow = new Map<number, Map<string, KeyStats>>();
+  private readonly byWindow = new Map<number, WindowState>();
 
   /** @throws ConfigError when `windowMs` is not a positive number or `exemplarCount` not a whole number ≥ 0. */
   constructor(options: AggregatorOptions) {
@@ -195,27 +213,12 @@ export class WindowAggregator {
         `span ${row.id} of trace ${row.trace_id}: window_start ${row.window_start} is not a time`,
       );
     }
-    let keys = this.byWindow.get(row.window_start);
-    if (!keys) {
-      keys = new Map();
-      this.byWindow.set(row.window_start, keys);
+    let window = this.byWindow.get(row.window_start);
+    if (!window) {
+      window = { byKey: new Map(), byParts: new Map() };
+      this.byWindow.set(row.window_start, window);
     }
-    const parts: Parts = {
-      kind: row.kind,
-      service: row.service,
-      name: row.name,
-      awsOperation: row.aws_operation,
-      awsResource: row.aws_resource,
-      origin: row.kind === 'segment' ? row.origin : null,
-    };
-    const key = keyOf(parts);
-    let stats = keys.get(key);
-    if (!stats) {
-      stats = this.newStats(parts);
-      keys.set(key, stats);
-    } else if (!sameParts(stats.parts, parts) && partsTuple(parts) < partsTuple(stats.parts)) {
-      stats.parts = parts;
-    }
+    const stats = this.statsOf(window, row);
 
     stats.count++;
     const failed = row.error || row.fault || row.throttle;
@@ -233,6 +236,51 @@ export class WindowAggregator {
     if (row.namespace !== null && (stats.namespace === null || row.namespace < stats.namespace)) {
       stats.namespace = row.namespace;
     }
+  }
+
+  /** The stats a row adds to, found through its parts; its key string is built once per variant. */
+  private statsOf(window: WindowState, row: SpanRow): KeyStats {
+    const kind = row.kind;
+    const origin = kind === 'segment' ? row.origin : null;
+    let names = window.byParts.get(row.service);
+    if (!names) {
+      names = new Map();
+      window.byParts.set(row.service, names);
+    }
+    let variants = names.get(row.name);
+    if (!variants) {
+      variants = [];
+      names.set(row.name, variants);
+    }
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[i]!;
+      if (
+        v.kind === kind &&
+        v.awsOperation === row.aws_operation &&
+        v.awsResource === row.aws_resource &&
+        v.origin === origin
+      ) {
+        return v.stats;
+      }
+    }
+    const parts: Parts = {
+      kind,
+      service: row.service,
+      name: row.name,
+      awsOperation: row.aws_operation,
+      awsResource: row.aws_resource,
+      origin,
+    };
+    const key = keyOf(parts);
+    let stats = window.byKey.get(key);
+    if (!stats) {
+      stats = this.newStats(parts);
+      window.byKey.set(key, stats);
+    } else if (partsTuple(parts) < partsTuple(stats.parts)) {
+      stats.parts = parts;
+    }
+    variants.push({ kind, awsOperation: parts.awsOperation, awsResource: parts.awsResource, origin, stats });
+    return stats;
   }
 
   private newStats(parts: Parts): KeyStats {
@@ -267,7 +315,7 @@ export class WindowAggregator {
    * distinct failed traces (error, fault or throttle) not already listed, in the same order.
    */
   statsRows(windowStart: number): StatsRow[] {
-    const keys = this.byWindow.get(windowStart);
+    const keys = this.byWindow.get(windowStart)?.byKey;
     if (!keys) return [];
     const rows: StatsRow[] = [];
     for (const key of [...keys.keys()].sort(byCodeUnit)) {
@@ -322,17 +370,7 @@ export class WindowAggregator {
    * to the aggregator: read or merge them into others, `clone()` them before changing them.
    */
   keyState(windowStart: number, key: string): { sketch: DDSketch; selfSketch: DDSketch } | undefined {
-    const s = this.byWindow.get(windowStart)?.get(key);
+    const s = this.byWindow.get(windowStart)?.byKey.get(key);
     return s ? { sketch: s.sketch, selfSketch: s.selfSketch } : undefined;
   }
-}
-
-function sameParts(a: Parts, b: Parts): boolean {
-  return (
-    a.kind === b.kind &&
-    a.service === b.service &&
-    a.name === b.name &&
-    a.awsOperation === b.awsOperation &&
-    a.awsResource === b.awsResource
-  );
 }
