@@ -227,18 +227,19 @@ export function selfTime(
   children: readonly { readonly startMs: number; readonly endMs: number | null }[],
 ): number {
   const duration = endMs - startMs;
-  const intervals: [number, number][] = [];
-  for (const child of children) {
-    if (child.endMs === null) continue;
-    const s = Math.max(child.startMs, startMs);
-    const e = Math.min(child.endMs, endMs);
-    if (e > s) intervals.push([s, e]);
-  }
-  intervals.sort((a, b) => a[0] - b[0]);
+  // Children come sorted by start from the flattener: their clamped intervals are then merged as
+  // they come, without building and sorting a list of them.
   let covered = 0;
   let curStart = Number.NaN;
   let curEnd = Number.NaN;
-  for (const [s, e] of intervals) {
+  let lastStart = Number.NEGATIVE_INFINITY;
+  for (const child of children) {
+    if (child.endMs === null) continue;
+    if (child.startMs < lastStart) return selfTimeUnsorted(startMs, endMs, children);
+    lastStart = child.startMs;
+    const s = Math.max(child.startMs, startMs);
+    const e = Math.min(child.endMs, endMs);
+    if (!(e > s)) continue;
     if (Number.isNaN(curStart) || s > curEnd) {
       if (!Number.isNaN(curStart)) covered += curEnd - curStart;
       curStart = s;
@@ -250,6 +251,15 @@ export function selfTime(
   if (!Number.isNaN(curStart)) covered += curEnd - curStart;
   // Float subtraction can leave a hair below zero or above the duration.
   return Math.min(duration, Math.max(0, duration - covered));
+}
+
+function selfTimeUnsorted(
+  startMs: number,
+  endMs: number,
+  children: readonly { readonly startMs: number; readonly endMs: number | null }[],
+): number {
+  const sorted = children.filter((c) => c.endMs !== null).sort((a, b) => a.startMs - b.startMs);
+  return selfTime(startMs, endMs, sorted);
 }
 
 function traceRow(

@@ -67,6 +67,26 @@ describe('selfTime', () => {
       ]),
     ).toBe(0);
   });
+  it('equals the duration minus the covered whole milliseconds, whatever the order of the children', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200 }),
+        fc.array(fc.tuple(fc.integer({ min: -50, max: 250 }), fc.option(fc.integer({ min: 0, max: 120 }))), {
+          maxLength: 8,
+        }),
+        (length, raw) => {
+          const children = raw.map(([s, l]) => ({ startMs: s, endMs: l === null ? null : s + l }));
+          let covered = 0;
+          for (let ms = 0; ms < length; ms++) {
+            if (children.some((c) => c.endMs !== null && c.startMs <= ms && ms + 1 <= c.endMs)) covered++;
+          }
+          const sorted = [...children].sort((a, b) => a.startMs - b.startMs);
+          expect(selfTime(0, length, children)).toBe(length - covered);
+          expect(selfTime(0, length, sorted)).toBe(length - covered);
+        },
+      ),
+    );
+  });
 });
 
 describe('linkTrace', () => {
