@@ -19,7 +19,6 @@ import {
   type SpanNode,
   type SpanRow,
   type StatsRow,
-  spanKey,
   subsegmentLabel,
 } from '../core/model.js';
 import type {
@@ -189,8 +188,13 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
       traceRows.set(window, windowTraces);
     }
     windowTraces.add(flat.trace);
-    for (const row of flat.spans) aggregator.add(row);
-    if (detect) recordKeyEdges(flat.spans, keyGraph);
+    if (detect) {
+      const keys: string[] = [];
+      for (const row of flat.spans) keys.push(aggregator.add(row));
+      recordKeyEdges(flat.spans, keys, keyGraph);
+    } else {
+      for (const row of flat.spans) aggregator.add(row);
+    }
     if (!writeSpans) return;
     let buf = spanBuffers.get(window);
     if (!buf) {
@@ -439,11 +443,15 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   };
 }
 
-/** Learns which keys call which from one trace's rows (parent links within the trace). */
-function recordKeyEdges(rows: readonly SpanRow[], graph: KeyGraph): void {
+/**
+ * Learns which keys call which from one trace's rows (parent links within the trace). `keys[i]` is
+ * the key of `rows[i]`, as the aggregator returned it (not built again per row).
+ */
+function recordKeyEdges(rows: readonly SpanRow[], keys: readonly string[], graph: KeyGraph): void {
   const keyById = new Map<string, string>();
-  for (const row of rows) {
-    const key = spanKey(row);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const key = keys[i]!;
     keyById.set(row.id, key);
     if (row.inferred) graph.markInferred(key);
   }

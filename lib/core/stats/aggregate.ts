@@ -147,6 +147,7 @@ interface Variant {
   awsOperation: string | null;
   awsResource: string | null;
   origin: string | null;
+  key: string;
   stats: KeyStats;
 }
 
@@ -193,12 +194,13 @@ export class WindowAggregator {
   }
 
   /**
-   * Adds one span row to the window `row.window_start`, under the key `keyOf(row)`.
+   * Adds one span row to the window `row.window_start`, under the key `keyOf(row)`, and returns
+   * that key (the same string object for every row of a key: cheap to look up again).
    *
    * @throws ValidationError when the row's duration or self time is negative or not finite, or its
    * window start is not a finite number (the flattener never produces such rows).
    */
-  add(row: SpanRow): void {
+  add(row: SpanRow): string {
     const duration = row.duration_ms;
     const self = row.self_ms;
     if (
@@ -218,7 +220,8 @@ export class WindowAggregator {
       window = { byKey: new Map(), byParts: new Map() };
       this.byWindow.set(row.window_start, window);
     }
-    const stats = this.statsOf(window, row);
+    const variant = this.variantOf(window, row);
+    const stats = variant.stats;
 
     stats.count++;
     const failed = row.error || row.fault || row.throttle;
@@ -236,10 +239,11 @@ export class WindowAggregator {
     if (row.namespace !== null && (stats.namespace === null || row.namespace < stats.namespace)) {
       stats.namespace = row.namespace;
     }
+    return variant.key;
   }
 
-  /** The stats a row adds to, found through its parts; its key string is built once per variant. */
-  private statsOf(window: WindowState, row: SpanRow): KeyStats {
+  /** The variant a row belongs to, found through its parts; its key string is built once per variant. */
+  private variantOf(window: WindowState, row: SpanRow): Variant {
     const kind = row.kind;
     const origin = kind === 'segment' ? row.origin : null;
     let names = window.byParts.get(row.service);
@@ -260,7 +264,7 @@ export class WindowAggregator {
         v.awsResource === row.aws_resource &&
         v.origin === origin
       ) {
-        return v.stats;
+        return v;
       }
     }
     const parts: Parts = {
@@ -279,8 +283,16 @@ export class WindowAggregator {
     } else if (partsTuple(parts) < partsTuple(stats.parts)) {
       stats.parts = parts;
     }
-    variants.push({ kind, awsOperation: parts.awsOperation, awsResource: parts.awsResource, origin, stats });
-    return stats;
+    const variant: Variant = {
+      kind,
+      awsOperation: parts.awsOperation,
+      awsResource: parts.awsResource,
+      origin,
+      key,
+      stats,
+    };
+    variants.push(variant);
+    return variant;
   }
 
   private newStats(parts: Parts): KeyStats {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ValidationError } from '../../../lib/core/errors.js';
-import type { SpanRow } from '../../../lib/core/model.js';
+import { type SpanRow, spanKey } from '../../../lib/core/model.js';
 import { WindowAggregator } from '../../../lib/core/stats/aggregate.js';
 import { DDSketch } from '../../../lib/core/stats/ddsketch.js';
 import { exactQuantile, rng } from './datasets.js';
@@ -175,6 +175,19 @@ describe('WindowAggregator: counts and percentiles', () => {
     });
     // Subsegments carry their segment's origin on the span row, but it is not part of their key.
     expect(stats[1]).toMatchObject({ kind: 'subsegment', origin: null });
+  });
+
+  it('returns the key each row was added under, the spanKey of the row', () => {
+    const agg = new WindowAggregator({ windowMs: W });
+    const rows = [
+      span(),
+      span({ kind: 'segment', name: 'orders', aws_operation: null, aws_resource: null }),
+      span({ kind: 'segment', name: 'orders', origin: null, aws_operation: null, aws_resource: null }),
+      span({ name: 'DynamoDB GetItem', aws_operation: null }),
+      span({ service: 'billing', aws_resource: null }),
+      span(),
+    ];
+    expect(rows.map((r) => agg.add(r))).toEqual(rows.map((r) => spanKey(r)));
   });
 
   it("keys a Lambda service's AWS::Lambda and AWS::Lambda::Function segments apart", () => {
