@@ -2,7 +2,9 @@
  * Rows for any lake table, made from its column definitions: a fast-check arbitrary for property
  * tests and a seeded generator for large tables.
  */
+
 import fc from 'fast-check';
+import { seededRandom } from '../../lib/core/regress/stats.js';
 import type { ColumnDef, ColumnType, TableDef } from '../../lib/core/tables.js';
 
 /** 1970 .. 2100, whole milliseconds (the column's precision). */
@@ -42,17 +44,8 @@ export function rowArb(def: TableDef): fc.Arbitrary<Record<string, unknown>> {
   return fc.record(Object.fromEntries(def.columns.map((col) => [col.name, columnArb(col)])));
 }
 
-/** mulberry32: a small deterministic PRNG so large tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded: the same generator the regression statistics use. */
+export const prng = seededRandom;
 
 const WORDS = [
   'orders',

@@ -3,17 +3,10 @@
  * so a failure can be reproduced.
  */
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../lib/core/regress/stats.js';
+
+/** mulberry32, seeded: the same generator the regression statistics use. */
+export const rng = seededRandom;
 
 function normal(next: () => number): number {
   // Box-Muller; 1 - next() avoids log(0).
