@@ -3,6 +3,7 @@
  * shape X-Ray documents also become, so both sources fill the same rows and keys. The rules and
  * their sources are tabled in docs/otel-mapping.md.
  */
+import { functionName, queueName, topicName } from '../aws-names.js';
 import type { Namespace, SourceLocation, SpanKind, SpanNode } from '../model.js';
 import { readSpanId, readTraceId } from './ids.js';
 import {
@@ -350,9 +351,9 @@ function awsResource(attrs: Attributes): string | null {
   const bucket = stringAttr(attrs, 'aws.s3.bucket', 'aws.bucket_name');
   if (bucket) return bucket;
   const queue = stringAttr(attrs, 'aws.sqs.queue.url', 'aws.queue_url', 'aws.queue.url');
-  if (queue) return lastPart(queue.replace(/\/+$/, ''), '/');
+  if (queue) return queueName(queue);
   const topic = stringAttr(attrs, 'aws.sns.topic.arn', 'aws.topic_arn');
-  if (topic) return lastPart(topic, ':');
+  if (topic) return topicName(topic);
   const fn = stringAttr(attrs, 'aws.function_name', 'aws.lambda.function.name', 'faas.invoked_name');
   if (fn) return functionName(fn);
   return stringAttr(
@@ -362,18 +363,6 @@ function awsResource(attrs: Attributes): string | null {
     'messaging.destination.name',
     'aws.remote.resource.identifier',
   );
-}
-
-function functionName(value: string): string {
-  const marker = ':function:';
-  const at = value.indexOf(marker);
-  if (!value.startsWith('arn:') || at < 0) return value;
-  return value.slice(at + marker.length).split(':')[0] || value;
-}
-
-function lastPart(value: string, separator: string): string {
-  const at = value.lastIndexOf(separator);
-  return at >= 0 && at < value.length - 1 ? value.slice(at + 1) : value;
 }
 
 function httpUrl(attrs: Attributes): string | null {

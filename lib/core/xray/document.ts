@@ -3,6 +3,7 @@
  * subsegment tree) against the published segment document schema, and its mapping to `SpanNode`.
  * https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html
  */
+import { functionName, queueName, topicName } from '../aws-names.js';
 import { ValidationError } from '../errors.js';
 import type { Namespace, SourceLocation, SpanKind, SpanNode } from '../model.js';
 
@@ -379,27 +380,14 @@ function resourceOf(aws: JsonObject, fail: (m: string) => never): string | null 
   const bucket = optionalString(aws, 'bucket_name', fail, 'aws.bucket_name');
   if (bucket) return bucket;
   const queue = optionalString(aws, 'queue_url', fail, 'aws.queue_url');
-  if (queue) return lastPart(queue.replace(/\/+$/, ''), '/');
+  if (queue) return queueName(queue);
   const topic = optionalString(aws, 'topic_arn', fail, 'aws.topic_arn');
-  if (topic) return lastPart(topic, ':');
+  if (topic) return topicName(topic);
   const fn = optionalString(aws, 'function_name', fail, 'aws.function_name');
   if (fn) return functionName(fn);
   const names = own(aws, 'resource_names');
   if (Array.isArray(names) && typeof names[0] === 'string' && names[0]) return names[0];
   return null;
-}
-
-function functionName(value: string): string {
-  // arn:aws:lambda:region:account:function:name[:qualifier]
-  const marker = ':function:';
-  const at = value.indexOf(marker);
-  if (!value.startsWith('arn:') || at < 0) return value;
-  return value.slice(at + marker.length).split(':')[0] || value;
-}
-
-function lastPart(value: string, separator: string): string {
-  const at = value.lastIndexOf(separator);
-  return at >= 0 && at < value.length - 1 ? value.slice(at + 1) : value;
 }
 
 function annotationsOf(doc: JsonObject, fail: (m: string) => never): Record<string, string> | null {
