@@ -639,24 +639,11 @@ class ShopTraffic {
       };
     }
     out.push(sub);
-    const inferred: SegmentDocument = {
-      id: rng.id(),
-      name: 'DynamoDB',
-      start_time: sec(startUs),
-      end_time: sec(endUs),
-      parent_id: sub.id,
-      inferred: true,
-      http,
-      aws,
-      trace_id: b.traceId,
-      origin: 'AWS::DynamoDB::Table',
-    };
+    const inferred = inferredSegment(b, sub, rng.id(), 'AWS::DynamoDB::Table');
     if (throttled) {
       inferred.error = true;
       inferred.throttle = true;
     }
-    b.docs.push(inferred);
-    b.complete += 2;
     return { endUs, outcome: throttled ? 'throttle' : 'ok', status };
   }
 
@@ -692,19 +679,7 @@ class ShopTraffic {
       namespace: 'aws',
     };
     out.push(sub);
-    b.docs.push({
-      id: rng.id(),
-      name: 'S3',
-      start_time: sec(startUs),
-      end_time: sec(endUs),
-      parent_id: sub.id,
-      inferred: true,
-      http,
-      aws,
-      trace_id: b.traceId,
-      origin: 'AWS::S3::Bucket',
-    });
-    b.complete += 2;
+    inferredSegment(b, sub, rng.id(), 'AWS::S3::Bucket');
     return { endUs, outcome: 'ok', status: 200 };
   }
 
@@ -738,19 +713,7 @@ class ShopTraffic {
       namespace: 'aws',
     };
     out.push(sub);
-    b.docs.push({
-      id: rng.id(),
-      name: 'SQS',
-      start_time: sec(startUs),
-      end_time: sec(endUs),
-      parent_id: sub.id,
-      inferred: true,
-      http,
-      aws,
-      trace_id: b.traceId,
-      origin: 'AWS::SQS::Queue',
-    });
-    b.complete += 2;
+    inferredSegment(b, sub, rng.id(), 'AWS::SQS::Queue');
     return { endUs, outcome: 'ok', status: 200 };
   }
 
@@ -793,19 +756,7 @@ class ShopTraffic {
       };
     }
     out.push(sub);
-    const inferred: SegmentDocument = {
-      id: rng.id(),
-      name: PAYMENTS_HOST,
-      trace_id: b.traceId,
-      start_time: sec(startUs),
-      end_time: sec(endUs),
-      parent_id: sub.id,
-      http,
-      inferred: true,
-    };
-    setFlags(inferred, outcome);
-    b.docs.push(inferred);
-    b.complete += 2;
+    setFlags(inferredSegment(b, sub, rng.id()), outcome);
     return { endUs, outcome, status };
   }
 
@@ -1078,6 +1029,28 @@ class ShopTraffic {
 }
 
 /** Sets X-Ray's three failure flags the way the SDKs do for an HTTP status class. */
+/**
+ * X-Ray's inferred segment for a call `sub` made: the callee's side of it, with the same name,
+ * times, HTTP and AWS blocks, hung under it. Added to the trace's documents, and both spans counted.
+ */
+function inferredSegment(b: TraceBuild, sub: SegmentDocument, id: string, origin?: string): SegmentDocument {
+  const doc: SegmentDocument = {
+    id,
+    name: sub.name,
+    start_time: sub.start_time,
+    end_time: sub.end_time,
+    parent_id: sub.id,
+    inferred: true,
+    http: sub.http,
+  };
+  if (sub.aws !== undefined) doc.aws = sub.aws;
+  doc.trace_id = b.traceId;
+  if (origin !== undefined) doc.origin = origin;
+  b.docs.push(doc);
+  b.complete += 2;
+  return doc;
+}
+
 function setFlags(doc: SegmentDocument, outcome: Outcome): void {
   if (outcome === 'clientError') doc.error = true;
   else if (outcome === 'fault') doc.fault = true;
