@@ -1,34 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { LooseTraceBuffer } from '../../lib/core/assemble.js';
 import type { SpanNode } from '../../lib/core/model.js';
+import { spanNode } from '../helpers/span-node.js';
 
 function node(traceId: string, id: string): SpanNode {
-  return {
-    traceId,
-    id,
-    parentId: null,
-    kind: 'segment',
-    name: 'svc',
-    origin: null,
-    namespace: null,
-    startMs: 0,
-    endMs: 1,
-    httpMethod: null,
-    httpStatus: null,
-    httpUrl: null,
-    awsOperation: null,
-    awsResource: null,
-    sqlUrl: null,
-    sqlDatabaseType: null,
-    serviceVersion: null,
-    error: false,
-    fault: false,
-    throttle: false,
-    inferred: false,
-    annotations: null,
-    children: [],
-    location: { source: 'test' },
-  };
+  return spanNode({ traceId, id, kind: 'segment', name: 'svc' });
 }
 
 describe('LooseTraceBuffer', () => {

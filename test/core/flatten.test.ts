@@ -2,39 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flattenTrace, linkTrace, selfTime } from '../../lib/core/flatten.js';
 import type { SpanNode, SpanRow } from '../../lib/core/model.js';
+import { spanNode } from '../helpers/span-node.js';
 
 const TRACE = '1-581cf771-a006649127e371903a2de979';
 const W = 300_000;
 const T0 = Date.UTC(2026, 0, 1, 10, 7);
 
 function node(id: string, startMs: number, endMs: number | null, extra: Partial<SpanNode> = {}): SpanNode {
-  return {
-    traceId: TRACE,
-    id,
-    parentId: null,
-    kind: 'subsegment',
-    name: id,
-    origin: null,
-    namespace: null,
-    startMs,
-    endMs,
-    httpMethod: null,
-    httpStatus: null,
-    httpUrl: null,
-    awsOperation: null,
-    awsResource: null,
-    sqlUrl: null,
-    sqlDatabaseType: null,
-    serviceVersion: null,
-    error: false,
-    fault: false,
-    throttle: false,
-    inferred: false,
-    annotations: null,
-    children: [],
-    location: { source: 'test' },
-    ...extra,
-  };
+  return spanNode({ traceId: TRACE, id, name: id, startMs, endMs, ...extra });
 }
 
 const seg = (id: string, s: number, e: number | null, extra: Partial<SpanNode> = {}) =>
