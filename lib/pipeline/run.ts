@@ -217,17 +217,8 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     }
   };
 
-  const handleDecoded = async (decoded: DecodedRecord) => {
-    for (const r of decoded.rejections) reject(r);
-    ignored += decoded.ignored.length;
-    for (const t of decoded.traces) await processGroup({ traceId: t.traceId, nodes: t.nodes });
-    for (const node of decoded.loose) {
-      for (const group of loose.add(node)) await processGroup(group);
-    }
-  };
-
-  // Same as handleDecoded on the whole record, in the same order (loose nodes after all traces),
-  // one trace at a time.
+  // A record decoded whole, or in pieces one trace at a time: loose nodes wait until every trace
+  // of the record is processed, so both give the same order.
   const handlePieces = async (pieces: Iterable<DecodedRecord>) => {
     const looseNodes: SpanNode[] = [];
     for (const piece of pieces) {
@@ -246,13 +237,13 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     else if (event.type === 'record') {
       const pieces = decodeBatchGetTracesByTrace(event.record);
       if (pieces) await handlePieces(pieces);
-      else await handleDecoded(decodeRecord(event.record));
+      else await handlePieces([decodeRecord(event.record)]);
     } else {
       const decoded = decodeRecord({
         value: { Id: event.traceId, Segments: event.documents.map((d) => d.value) },
         location: event.documents[0]?.location ?? { source: deps.source.describe() },
       });
-      await handleDecoded(decoded);
+      await handlePieces([decoded]);
     }
     if (options.progress && Date.now() - lastProgress > 250) {
       lastProgress = Date.now();
@@ -265,7 +256,6 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   // Windows: every window that received spans, in time order.
   const windows = [...new Set([...aggregator.windows(), ...traceRows.keys()])].sort((a, b) => a - b);
   const statsByWindow: { windowStart: number; windowMs: number; rows: StatsRow[] }[] = [];
-  const allStats: StatsRow[] = [];
   const overall = new Map<
     string,
     { parts: KeyParts; sketch: DDSketch; errors: number; faults: number; throttles: number; max: number }
@@ -312,7 +302,6 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     await writeTable(writer, TRACES, window, tr, objectsWritten);
     traceRows.delete(window);
     statsByWindow.push({ windowStart: window, windowMs, rows });
-    for (const row of rows) allStats.push(row);
     metricData.push(
       ...windowMetrics(
         rows,
@@ -322,12 +311,11 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
         },
       ),
     );
-    const windowTracesCount = tr.length;
     const slowest = [...rows].sort((a, b) => b.p99_ms - a.p99_ms).slice(0, 5);
     deps.log.info('window summary', {
       window_start: new Date(window).toISOString(),
       window_end: new Date(window + windowMs).toISOString(),
-      traces: windowTracesCount,
+      traces: tr.length,
       keys: rows.length,
       spans: rows.reduce((n, r) => n + r.count, 0),
       slowest: slowest.map((r) => ({ key: r.key, p99_ms: round(r.p99_ms), count: r.count })),
@@ -336,6 +324,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     aggregator.drop(window);
   }
 
+  const allStats = statsByWindow.flatMap((w) => w.rows);
   let findings: RegressionRow[] = [];
   if (detect && statsByWindow.length > 0) {
     findings = attributeFindings(
