@@ -9,6 +9,7 @@ import type { DecodedRecord, Rejection, SourceLocation, SpanNode } from '../mode
 import type { RawRecord } from '../ports.js';
 import {
   aTypeName,
+  type DocumentContext,
   isObject,
   type JsonObject,
   LazyPointer,
@@ -19,6 +20,7 @@ import {
   show,
   validateSubsegmentFragment,
 } from './document.js';
+import { scanSegmentDocument } from './scan.js';
 
 /** Rejected documents keep at most this many characters of their text. */
 export const MAX_RAW_CHARS = 64 * 1024;
@@ -326,8 +328,20 @@ function decodeDocument(
 ): void {
   // The plain location of a rejection; a valid node gets a lazy one.
   const plain = (): SourceLocation => withPointer(location, pointerText(at));
+  const context = (): DocumentContext => {
+    const ctx: DocumentContext =
+      typeof at === 'string' ? { location: plain() } : { location: new NodeLocation(location, at), at };
+    return expectedTraceId === undefined ? ctx : { ...ctx, expectedTraceId };
+  };
   let value = doc;
   if (typeof doc === 'string') {
+    // Most documents are plainly valid: read them without building their object tree. Anything
+    // the scanner is not sure of (including every rejection) takes the path below.
+    const fast = scanSegmentDocument(doc, context());
+    if (fast !== null) {
+      into.push(fast);
+      return;
+    }
     try {
       value = JSON.parse(doc);
     } catch (err) {
@@ -359,9 +373,7 @@ function decodeDocument(
       });
       return;
     }
-    const ctx =
-      typeof at === 'string' ? { location: plain() } : { location: new NodeLocation(location, at), at };
-    into.push(parseSegmentDocument(value, expectedTraceId === undefined ? ctx : { ...ctx, expectedTraceId }));
+    into.push(parseSegmentDocument(value, context()));
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     sink.rejections.push({

@@ -1,0 +1,1009 @@
+/**
+ * A fast path for segment documents held as JSON text (the X-Ray API's `Document`): reads the text
+ * once, char by char, keeps only the fields a `SpanNode` needs and builds the same tree that
+ * `JSON.parse` + `parseSegmentDocument` build, without the intermediate object tree.
+ *
+ * It is a filter, not a second validator: whenever a document is anything but plainly valid
+ * (bad JSON, a field the slow path would reject, a duplicate key, an escaped key, deep nesting,
+ * a number it cannot convert exactly) it answers `null` and the slow path decides, so rejection
+ * messages and locations come from one place only.
+ */
+import { functionName, queueName, topicName } from '../aws-names.js';
+import type { Namespace, SourceLocation, SpanKind, SpanNode } from '../model.js';
+import { type DocumentContext, LazyPointer, MAX_NESTING, NodeLocation } from './document.js';
+
+// The same bounds as the slow path (document.ts).
+const MAX_NAME_LENGTH = 200;
+const MIN_EPOCH_S = 946_684_800;
+const MAX_EPOCH_S = 4_102_444_800;
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+// Skipped values nested deeper than this go to the slow path, which keeps recursion bounded here.
+const MAX_SKIP_DEPTH = 128;
+
+/** Thrown (never escapes) to leave the fast path; a constant, so no stack is captured. */
+const BAIL: unique symbol = Symbol('bail');
+
+/** Powers of ten that are exact doubles: a safe integer times or over one of them rounds once. */
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+  1e20, 1e21, 1e22,
+];
+
+// Keys of a segment document, one bit each so a duplicate is seen at once.
+const K_OTHER = 0;
+const K_NAME = 1 << 0;
+const K_ID = 1 << 1;
+const K_TRACE_ID = 1 << 2;
+const K_PARENT_ID = 1 << 3;
+const K_TYPE = 1 << 4;
+const K_START = 1 << 5;
+const K_END = 1 << 6;
+const K_IN_PROGRESS = 1 << 7;
+const K_ERROR = 1 << 8;
+const K_FAULT = 1 << 9;
+const K_THROTTLE = 1 << 10;
+const K_INFERRED = 1 << 11;
+const K_NAMESPACE = 1 << 12;
+const K_ORIGIN = 1 << 13;
+const K_HTTP = 1 << 14;
+const K_AWS = 1 << 15;
+const K_SQL = 1 << 16;
+const K_CAUSE = 1 << 17;
+const K_SERVICE = 1 << 18;
+const K_ANNOTATIONS = 1 << 19;
+const K_SUBSEGMENTS = 1 << 20;
+
+/** A node before the fix-up pass: `undefined` in the inherited fields means "take the parent's". */
+interface Draft {
+  traceId: string | undefined;
+  id: string;
+  parentId: string | null;
+  kind: SpanKind;
+  name: string;
+  origin: string | null | undefined;
+  namespace: Namespace | null;
+  startMs: number;
+  endMs: number | null;
+  httpMethod: string | null;
+  httpStatus: number | null;
+  httpUrl: string | null;
+  awsOperation: string | null;
+  awsResource: string | null;
+  sqlUrl: string | null;
+  sqlDatabaseType: string | null;
+  serviceVersion: string | null | undefined;
+  error: boolean;
+  fault: boolean;
+  throttle: boolean;
+  inferred: boolean;
+  annotations: Record<string, string> | null;
+  children: Draft[];
+  location: SourceLocation;
+}
+
+// The text being read and the read position. The scanner is synchronous and never re-entered.
+let src = '';
+let pos = 0;
+
+// Fields of the `http`, `aws`, `sql` and `service` objects of the node being read.
+let httpMethod: string | null = null;
+let httpUrl: string | null = null;
+let httpStatus: number | null = null;
+let awsOperation: string | null = null;
+let awsResource: string | null = null;
+let sqlUrl: string | null = null;
+let sqlDatabaseType: string | null = null;
+let serviceVersion: string | null = null;
+
+/**
+ * Reads one segment document (or independent subsegment) from its JSON text and returns the
+ * `SpanNode` tree `parseSegmentDocument(JSON.parse(text), ctx)` would return, or `null` when it
+ * cannot be sure, in which case the caller takes the slow path (which also produces the
+ * rejection, if there is one). Never returns a node for a document the slow path rejects.
+ *
+ * @example
+ * const node = scanSegmentDocument(
+ *   '{"name":"api","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1478293361.271,"end_time":1478293361.449}',
+ *   { location: { source: 'segment.json' } },
+ * );
+ * // node?.startMs === 1478293361271; scanSegmentDocument('{"name":', ctx) === null
+ */
+export function scanSegmentDocument(text: string, ctx: DocumentContext): SpanNode | null {
+  src = text;
+  pos = 0;
+  try {
+    if (ws() !== 123) return null;
+    const at: LazyPointer | string = ctx.at ?? ctx.location.pointer ?? '';
+    const root = readNode(0, at, ctx.location);
+    ws();
+    if (pos !== text.length) return null;
+    const traceId = root.traceId;
+    if (traceId === undefined) return null;
+    if (ctx.expectedTraceId !== undefined && traceId !== ctx.expectedTraceId) return null;
+    if (root.kind === 'subsegment' && root.parentId === null) return null;
+    inherit(root);
+    // Every inherited field is now set, so the draft is a complete node.
+    return root as unknown as SpanNode;
+  } catch (err) {
+    if (err === BAIL) return null;
+    throw err;
+  } finally {
+    // Do not keep the last document alive.
+    src = '';
+  }
+}
+
+/** Hands each node's trace, id, origin and service version down to the children that lack them. */
+function inherit(node: Draft): void {
+  const children = node.children;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i] as Draft;
+    if (child.traceId !== undefined && child.traceId !== node.traceId) throw BAIL;
+    child.traceId = node.traceId;
+    child.parentId = node.id;
+    if (child.origin === undefined) child.origin = node.origin;
+    if (child.serviceVersion === undefined) child.serviceVersion = node.serviceVersion;
+    inherit(child);
+  }
+}
+
+function bail(): never {
+  throw BAIL;
+}
+
+/** Skips JSON whitespace and returns the next char code (NaN at the end). */
+function ws(): number {
+  let c = src.charCodeAt(pos);
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = src.charCodeAt(++pos);
+  return c;
+}
+
+function expectColon(): void {
+  if (ws() !== 58) bail();
+  pos++;
+}
+
+/** After a member or element: true when another follows (the comma is consumed). */
+function more(close: number): boolean {
+  const c = ws();
+  pos++;
+  if (c === 44) return true;
+  if (c === close) return false;
+  return bail();
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/** The key at `pos` (a `"`), as a K_ bit; escaped keys are left to the slow path. */
+function readKey(): number {
+  const start = ++pos;
+  let c = src.charCodeAt(pos);
+  while (c !== 34) {
+    if (c === 92 || !(c >= 32)) bail();
+    c = src.charCodeAt(++pos);
+  }
+  const len = pos - start;
+  pos++;
+  const s = src;
+  switch (len) {
+    case 2:
+      return s.startsWith('id', start) ? K_ID : K_OTHER;
+    case 3:
+      if (s.startsWith('aws', start)) return K_AWS;
+      return s.startsWith('sql', start) ? K_SQL : K_OTHER;
+    case 4:
+      if (s.startsWith('name', start)) return K_NAME;
+      if (s.startsWith('http', start)) return K_HTTP;
+      return s.startsWith('type', start) ? K_TYPE : K_OTHER;
+    case 5:
+      if (s.startsWith('error', start)) return K_ERROR;
+      if (s.startsWith('fault', start)) return K_FAULT;
+      return s.startsWith('cause', start) ? K_CAUSE : K_OTHER;
+    case 6:
+      return s.startsWith('origin', start) ? K_ORIGIN : K_OTHER;
+    case 7:
+      return s.startsWith('service', start) ? K_SERVICE : K_OTHER;
+    case 8:
+      if (s.startsWith('end_time', start)) return K_END;
+      if (s.startsWith('trace_id', start)) return K_TRACE_ID;
+      if (s.startsWith('inferred', start)) return K_INFERRED;
+      return s.startsWith('throttle', start) ? K_THROTTLE : K_OTHER;
+    case 9:
+      if (s.startsWith('parent_id', start)) return K_PARENT_ID;
+      return s.startsWith('namespace', start) ? K_NAMESPACE : K_OTHER;
+    case 10:
+      return s.startsWith('start_time', start) ? K_START : K_OTHER;
+    case 11:
+      if (s.startsWith('subsegments', start)) return K_SUBSEGMENTS;
+      if (s.startsWith('annotations', start)) return K_ANNOTATIONS;
+      return s.startsWith('in_progress', start) ? K_IN_PROGRESS : K_OTHER;
+    default:
+      return K_OTHER;
+  }
+}
+
+/** The string at `pos` (a `"`), unescaped exactly as `JSON.parse` does. */
+function readString(): string {
+  const start = ++pos;
+  for (;;) {
+    const c = src.charCodeAt(pos);
+    if (c === 34) {
+      const out = src.slice(start, pos);
+      pos++;
+      return out;
+    }
+    if (c === 92) return readEscapedString(start);
+    if (!(c >= 32)) bail();
+    pos++;
+  }
+}
+
+function readEscapedString(start: number): string {
+  let out = src.slice(start, pos);
+  for (;;) {
+    // At a backslash.
+    const e = src.charCodeAt(pos + 1);
+    pos += 2;
+    switch (e) {
+      case 34:
+        out += '"';
+        break;
+      case 92:
+        out += '\\';
+        break;
+      case 47:
+        out += '/';
+        break;
+      case 98:
+        out += '\b';
+        break;
+      case 102:
+        out += '\f';
+        break;
+      case 110:
+        out += '\n';
+        break;
+      case 114:
+        out += '\r';
+        break;
+      case 116:
+        out += '\t';
+        break;
+      case 117:
+        out += String.fromCharCode(hex4());
+        break;
+      default:
+        bail();
+    }
+    const run = pos;
+    for (;;) {
+      const c = src.charCodeAt(pos);
+      if (c === 34) {
+        out += src.slice(run, pos);
+        pos++;
+        return out;
+      }
+      if (c === 92) {
+        out += src.slice(run, pos);
+        break;
+      }
+      if (!(c >= 32)) bail();
+      pos++;
+    }
+  }
+}
+
+/** Four hex digits at `pos` as a code unit. */
+function hex4(): number {
+  let v = 0;
+  for (let i = 0; i < 4; i++) {
+    const c = src.charCodeAt(pos++);
+    if (c >= 48 && c <= 57) v = v * 16 + (c - 48);
+    else if (c >= 97 && c <= 102) v = v * 16 + (c - 87);
+    else if (c >= 65 && c <= 70) v = v * 16 + (c - 55);
+    else bail();
+  }
+  return v;
+}
+
+function skipString(): void {
+  pos++;
+  for (;;) {
+    const c = src.charCodeAt(pos);
+    if (c === 34) {
+      pos++;
+      return;
+    }
+    if (c === 92) {
+      const e = src.charCodeAt(pos + 1);
+      pos += 2;
+      if (e === 117) hex4();
+      else if (
+        e !== 34 &&
+        e !== 92 &&
+        e !== 47 &&
+        e !== 98 &&
+        e !== 102 &&
+        e !== 110 &&
+        e !== 114 &&
+        e !== 116
+      )
+        bail();
+      continue;
+    }
+    if (!(c >= 32)) bail();
+    pos++;
+  }
+}
+
+/**
+ * The number at `pos`, exactly as `JSON.parse` reads it. A mantissa of at most 2^53 and a power
+ * of ten of at most 22 give one correctly rounded operation; anything else goes through `Number`.
+ */
+function readNumber(): number {
+  const start = pos;
+  let c = src.charCodeAt(pos);
+  const negative = c === 45;
+  if (negative) c = src.charCodeAt(++pos);
+  let mantissa = 0;
+  if (c === 48) {
+    c = src.charCodeAt(++pos);
+  } else if (c >= 49 && c <= 57) {
+    do {
+      mantissa = mantissa * 10 + (c - 48);
+      c = src.charCodeAt(++pos);
+    } while (c >= 48 && c <= 57);
+  } else {
+    bail();
+  }
+  let scale = 0;
+  if (c === 46) {
+    c = src.charCodeAt(++pos);
+    if (!(c >= 48 && c <= 57)) bail();
+    do {
+      mantissa = mantissa * 10 + (c - 48);
+      scale--;
+      c = src.charCodeAt(++pos);
+    } while (c >= 48 && c <= 57);
+  }
+  if (c === 101 || c === 69) {
+    c = src.charCodeAt(++pos);
+    let sign = 1;
+    if (c === 43 || c === 45) {
+      if (c === 45) sign = -1;
+      c = src.charCodeAt(++pos);
+    }
+    if (!(c >= 48 && c <= 57)) bail();
+    let exponent = 0;
+    do {
+      // Capped: past this the value is 0 or Infinity whatever the digits, and Number says which.
+      if (exponent < 100_000) exponent = exponent * 10 + (c - 48);
+      c = src.charCodeAt(++pos);
+    } while (c >= 48 && c <= 57);
+    scale += sign * exponent;
+  }
+  if (mantissa <= Number.MAX_SAFE_INTEGER) {
+    let value: number;
+    if (scale === 0) value = mantissa;
+    else if (scale > 0 && scale <= 22) value = mantissa * (POW10[scale] as number);
+    else if (scale < 0 && scale >= -22) value = mantissa / (POW10[-scale] as number);
+    else return Number(src.slice(start, pos));
+    return negative ? -value : value;
+  }
+  return Number(src.slice(start, pos));
+}
+
+function skipLiteral(word: string): void {
+  if (!src.startsWith(word, pos)) bail();
+  pos += word.length;
+}
+
+/** Checks and steps over any JSON value. */
+function skipValue(depth: number): void {
+  const c = ws();
+  if (c === 34) {
+    skipString();
+    return;
+  }
+  if (c === 123) {
+    if (depth >= MAX_SKIP_DEPTH) bail();
+    pos++;
+    if (ws() === 125) {
+      pos++;
+      return;
+    }
+    do {
+      if (ws() !== 34) bail();
+      skipString();
+      expectColon();
+      skipValue(depth + 1);
+    } while (more(125));
+    return;
+  }
+  if (c === 91) {
+    if (depth >= MAX_SKIP_DEPTH) bail();
+    pos++;
+    if (ws() === 93) {
+      pos++;
+      return;
+    }
+    do skipValue(depth + 1);
+    while (more(93));
+    return;
+  }
+  if (c === 116) skipLiteral('true');
+  else if (c === 102) skipLiteral('false');
+  else if (c === 110) skipLiteral('null');
+  else if (c === 45 || (c >= 48 && c <= 57)) readNumber();
+  else bail();
+}
+
+/** A string value, or a bail for anything else. */
+function stringValue(): string {
+  if (ws() !== 34) bail();
+  return readString();
+}
+
+/** A string or null (absent reads the same); anything else bails. */
+function optionalString(): string | null {
+  const c = ws();
+  if (c === 34) return readString();
+  if (c === 110) {
+    skipLiteral('null');
+    return null;
+  }
+  return bail();
+}
+
+function booleanValue(): boolean {
+  const c = ws();
+  if (c === 116) {
+    skipLiteral('true');
+    return true;
+  }
+  if (c === 102) {
+    skipLiteral('false');
+    return false;
+  }
+  return bail();
+}
+
+function numberValue(): number {
+  const c = ws();
+  if (c !== 45 && !(c >= 48 && c <= 57)) bail();
+  return readNumber();
+}
+
+/** An epoch time in seconds, as the slow path accepts it. */
+function epochValue(): number {
+  const value = numberValue();
+  if (!(value >= MIN_EPOCH_S && value <= MAX_EPOCH_S)) bail();
+  return value;
+}
+
+/** True at an object to read, false at null (read), bail otherwise. */
+function objectOrNull(): boolean {
+  const c = ws();
+  if (c === 123) return true;
+  if (c === 110) {
+    skipLiteral('null');
+    return false;
+  }
+  return bail();
+}
+
+function keyIs(start: number, end: number, word: string): boolean {
+  return end - start === word.length && src.startsWith(word, start);
+}
+
+/** The object at `pos`: each member's key range goes to `member`, which reads the value; escaped keys bail. */
+function readObject(member: (start: number, end: number) => void): void {
+  pos++;
+  if (ws() === 125) {
+    pos++;
+    return;
+  }
+  do {
+    if (ws() !== 34) bail();
+    const start = ++pos;
+    let c = src.charCodeAt(pos);
+    while (c !== 34) {
+      if (c === 92 || !(c >= 32)) bail();
+      c = src.charCodeAt(++pos);
+    }
+    const end = pos++;
+    expectColon();
+    member(start, end);
+  } while (more(125));
+}
+
+let seenHttp = 0;
+
+function readHttp(): void {
+  seenHttp = 0;
+  readObject(httpMember);
+}
+
+function httpMember(start: number, end: number): void {
+  if (keyIs(start, end, 'request')) {
+    if (seenHttp & 1) bail();
+    seenHttp |= 1;
+    if (objectOrNull()) readObject(requestMember);
+  } else if (keyIs(start, end, 'response')) {
+    if (seenHttp & 2) bail();
+    seenHttp |= 2;
+    if (objectOrNull()) readObject(responseMember);
+  } else {
+    skipValue(0);
+  }
+}
+
+function requestMember(start: number, end: number): void {
+  if (keyIs(start, end, 'method')) {
+    if (seenHttp & 4) bail();
+    seenHttp |= 4;
+    httpMethod = optionalString();
+  } else if (keyIs(start, end, 'url')) {
+    if (seenHttp & 8) bail();
+    seenHttp |= 8;
+    httpUrl = optionalString();
+  } else {
+    skipValue(0);
+  }
+}
+
+function responseMember(start: number, end: number): void {
+  if (keyIs(start, end, 'status')) {
+    if (seenHttp & 16) bail();
+    seenHttp |= 16;
+    const c = ws();
+    if (c === 110) {
+      skipLiteral('null');
+    } else {
+      const status = numberValue();
+      if (!Number.isInteger(status)) bail();
+      httpStatus = status;
+    }
+  } else if (keyIs(start, end, 'content_length')) {
+    if (seenHttp & 32) bail();
+    seenHttp |= 32;
+    if (ws() === 110) skipLiteral('null');
+    else numberValue();
+  } else {
+    skipValue(0);
+  }
+}
+
+// The resource fields of `aws`: a string, null, or NOT_STRING (fine unless an earlier one is empty).
+const NOT_STRING = 1;
+let seenAws = 0;
+let awsTable: string | null | typeof NOT_STRING = null;
+let awsBucket: string | null | typeof NOT_STRING = null;
+let awsQueue: string | null | typeof NOT_STRING = null;
+let awsTopic: string | null | typeof NOT_STRING = null;
+let awsFunction: string | null | typeof NOT_STRING = null;
+let awsFirstName: string | null = null;
+
+/** A value that the slow path reads with `optionalString` only when no earlier resource was found. */
+function lateString(): string | null | typeof NOT_STRING {
+  const c = ws();
+  if (c === 34) return readString();
+  if (c === 110) {
+    skipLiteral('null');
+    return null;
+  }
+  skipValue(0);
+  return NOT_STRING;
+}
+
+function awsBit(bit: number): void {
+  if (seenAws & bit) bail();
+  seenAws |= bit;
+}
+
+function awsMember(start: number, end: number): void {
+  switch (end - start) {
+    case 9:
+      if (src.startsWith('operation', start)) {
+        awsBit(1);
+        awsOperation = optionalString();
+        return;
+      }
+      if (src.startsWith('queue_url', start)) {
+        awsBit(2);
+        awsQueue = lateString();
+        return;
+      }
+      if (src.startsWith('topic_arn', start)) {
+        awsBit(4);
+        awsTopic = lateString();
+        return;
+      }
+      break;
+    case 10:
+      if (src.startsWith('table_name', start)) {
+        awsBit(8);
+        awsTable = lateString();
+        return;
+      }
+      break;
+    case 11:
+      if (src.startsWith('bucket_name', start)) {
+        awsBit(16);
+        awsBucket = lateString();
+        return;
+      }
+      break;
+    case 13:
+      if (src.startsWith('function_name', start)) {
+        awsBit(32);
+        awsFunction = lateString();
+        return;
+      }
+      break;
+    case 14:
+      if (src.startsWith('resource_names', start)) {
+        awsBit(64);
+        awsFirstName = firstNameOf();
+        return;
+      }
+      break;
+  }
+  skipValue(0);
+}
+
+/** `resource_names[0]` when the value is an array whose first element is a string. */
+function firstNameOf(): string | null {
+  if (ws() !== 91) {
+    skipValue(0);
+    return null;
+  }
+  pos++;
+  if (ws() === 93) {
+    pos++;
+    return null;
+  }
+  let first: string | null = null;
+  if (ws() === 34) first = readString();
+  else skipValue(1);
+  while (more(93)) skipValue(1);
+  return first;
+}
+
+function readAws(): void {
+  seenAws = 0;
+  awsTable = awsBucket = awsQueue = awsTopic = awsFunction = awsFirstName = null;
+  readObject(awsMember);
+  awsResource = resourceOf();
+}
+
+/** The slow path's `resourceOf`: the first non-empty of the fields in order; a non-string before it bails. */
+function resourceOf(): string | null {
+  if (awsTable === NOT_STRING) bail();
+  if (awsTable) return awsTable;
+  if (awsBucket === NOT_STRING) bail();
+  if (awsBucket) return awsBucket;
+  if (awsQueue === NOT_STRING) bail();
+  if (awsQueue) return queueName(awsQueue);
+  if (awsTopic === NOT_STRING) bail();
+  if (awsTopic) return topicName(awsTopic);
+  if (awsFunction === NOT_STRING) bail();
+  if (awsFunction) return functionName(awsFunction);
+  return awsFirstName ? awsFirstName : null;
+}
+
+let seenSql = 0;
+
+function sqlMember(start: number, end: number): void {
+  if (keyIs(start, end, 'url')) {
+    if (seenSql & 1) bail();
+    seenSql |= 1;
+    sqlUrl = optionalString();
+    if (sqlUrl !== null && !SCHEME_RE.test(sqlUrl)) bail();
+  } else if (keyIs(start, end, 'database_type')) {
+    if (seenSql & 2) bail();
+    seenSql |= 2;
+    sqlDatabaseType = optionalString();
+  } else {
+    skipValue(0);
+  }
+}
+
+let seenService = false;
+
+function serviceMember(start: number, end: number): void {
+  if (keyIs(start, end, 'version')) {
+    if (seenService) bail();
+    seenService = true;
+    serviceVersion = optionalString();
+  } else {
+    skipValue(0);
+  }
+}
+
+/** `annotations` as the slow path builds it: a prototype-less record, null when empty. */
+function readAnnotations(): Record<string, string> | null {
+  pos++;
+  if (ws() === 125) {
+    pos++;
+    return null;
+  }
+  const out: Record<string, string> = Object.create(null);
+  do {
+    if (ws() !== 34) bail();
+    const key = readString();
+    expectColon();
+    if (out[key] !== undefined) bail();
+    const c = ws();
+    let value: string;
+    if (c === 34) value = readString();
+    else if (c === 116) {
+      skipLiteral('true');
+      value = 'true';
+    } else if (c === 102) {
+      skipLiteral('false');
+      value = 'false';
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      const n = readNumber();
+      if (!Number.isFinite(n)) bail();
+      value = String(n);
+    } else {
+      return bail();
+    }
+    out[key] = value;
+  } while (more(125));
+  return out;
+}
+
+/** The cause: an object (any content) or a 16-character alphanumeric exception ID. */
+function checkCause(): void {
+  const c = ws();
+  if (c === 123) {
+    skipValue(0);
+    return;
+  }
+  if (c !== 34) bail();
+  const id = readString();
+  if (id.length !== 16) bail();
+  for (let i = 0; i < 16; i++) {
+    const d = id.charCodeAt(i);
+    if (!((d >= 48 && d <= 57) || (d >= 65 && d <= 90) || (d >= 97 && d <= 122))) bail();
+  }
+}
+
+function namespaceValue(): Namespace {
+  const value = stringValue();
+  if (value === 'aws' || value === 'remote' || value === 'local') return value;
+  return bail();
+}
+
+/** A 16-hex-digit id, lowercased. */
+function idValue(): string {
+  const value = stringValue();
+  if (value.length !== 16) bail();
+  let upper = false;
+  for (let i = 0; i < 16; i++) {
+    const c = value.charCodeAt(i);
+    if (!isHex(c)) bail();
+    if (c <= 70 && c >= 65) upper = true;
+  }
+  return upper ? value.toLowerCase() : value;
+}
+
+/** A `1-8hex-24hex` trace ID, lowercased. */
+function traceIdValue(): string {
+  const value = stringValue();
+  if (value.length !== 35 || value.charCodeAt(0) !== 49 || value.charCodeAt(1) !== 45) bail();
+  if (value.charCodeAt(10) !== 45) bail();
+  let upper = false;
+  for (let i = 2; i < 35; i++) {
+    if (i === 10) continue;
+    const c = value.charCodeAt(i);
+    if (!isHex(c)) bail();
+    if (c <= 70 && c >= 65) upper = true;
+  }
+  return upper ? value.toLowerCase() : value;
+}
+
+/** Seconds to ms, kept to whole microseconds (as document.ts does). */
+function toMs(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e3;
+}
+
+/** The node whose object starts at `pos`; inherited fields are left `undefined` for `inherit`. */
+function readNode(depth: number, where: LazyPointer | string, location: SourceLocation): Draft {
+  let seen = 0;
+  let name: string | undefined;
+  let id: string | undefined;
+  let traceId: string | undefined;
+  let parentId: string | null = null;
+  let kind: SpanKind = depth === 0 ? 'segment' : 'subsegment';
+  let startS = Number.NaN;
+  let endS = Number.NaN;
+  let inProgress = false;
+  let error = false;
+  let fault = false;
+  let throttle = false;
+  let inferred = false;
+  let namespace: Namespace | null = null;
+  let origin: string | undefined;
+  let nodeHttpMethod: string | null = null;
+  let nodeHttpUrl: string | null = null;
+  let nodeHttpStatus: number | null = null;
+  let nodeAwsOperation: string | null = null;
+  let nodeAwsResource: string | null = null;
+  let nodeSqlUrl: string | null = null;
+  let nodeSqlDatabaseType: string | null = null;
+  let version: string | undefined;
+  let annotations: Record<string, string> | null = null;
+  let children: Draft[] = [];
+
+  pos++;
+  if (ws() === 125) {
+    pos++;
+  } else {
+    do {
+      if (ws() !== 34) bail();
+      const key = readKey();
+      if (seen & key) bail();
+      seen |= key;
+      expectColon();
+      switch (key) {
+        case K_NAME:
+          name = stringValue();
+          if (name.length === 0 || name.length > MAX_NAME_LENGTH) bail();
+          break;
+        case K_ID:
+          id = idValue();
+          break;
+        case K_TRACE_ID:
+          traceId = traceIdValue();
+          break;
+        case K_PARENT_ID:
+          parentId = idValue();
+          break;
+        case K_TYPE:
+          // Only a top-level document's type matters; the slow path ignores it below.
+          if (depth === 0) {
+            if (stringValue() !== 'subsegment') bail();
+            kind = 'subsegment';
+          } else {
+            skipValue(0);
+          }
+          break;
+        case K_START:
+          startS = epochValue();
+          break;
+        case K_END:
+          endS = epochValue();
+          break;
+        case K_IN_PROGRESS:
+          inProgress = booleanValue();
+          break;
+        case K_ERROR:
+          error = booleanValue();
+          break;
+        case K_FAULT:
+          fault = booleanValue();
+          break;
+        case K_THROTTLE:
+          throttle = booleanValue();
+          break;
+        case K_INFERRED:
+          inferred = booleanValue();
+          break;
+        case K_NAMESPACE:
+          namespace = namespaceValue();
+          break;
+        case K_ORIGIN:
+          origin = stringValue();
+          break;
+        case K_HTTP:
+          if (objectOrNull()) {
+            httpMethod = httpUrl = null;
+            httpStatus = null;
+            readHttp();
+            nodeHttpMethod = httpMethod;
+            nodeHttpUrl = httpUrl;
+            nodeHttpStatus = httpStatus;
+          }
+          break;
+        case K_AWS:
+          if (objectOrNull()) {
+            awsOperation = awsResource = null;
+            readAws();
+            nodeAwsOperation = awsOperation;
+            nodeAwsResource = awsResource;
+          }
+          break;
+        case K_SQL:
+          if (objectOrNull()) {
+            sqlUrl = sqlDatabaseType = null;
+            seenSql = 0;
+            readObject(sqlMember);
+            nodeSqlUrl = sqlUrl;
+            nodeSqlDatabaseType = sqlDatabaseType;
+          }
+          break;
+        case K_CAUSE:
+          checkCause();
+          break;
+        case K_SERVICE:
+          if (objectOrNull()) {
+            serviceVersion = null;
+            seenService = false;
+            readObject(serviceMember);
+            if (serviceVersion !== null) version = serviceVersion;
+          }
+          break;
+        case K_ANNOTATIONS:
+          if (ws() === 110) skipLiteral('null');
+          else if (ws() === 123) annotations = readAnnotations();
+          else bail();
+          break;
+        case K_SUBSEGMENTS:
+          children = readChildren(depth, where, location);
+          break;
+        default:
+          skipValue(0);
+      }
+    } while (more(125));
+  }
+
+  if (name === undefined || id === undefined || Number.isNaN(startS)) bail();
+  if (Number.isNaN(endS)) {
+    if (!inProgress) bail();
+  } else if (endS < startS) {
+    bail();
+  }
+  if (parentId !== null && parentId === id) bail();
+
+  return {
+    traceId,
+    id,
+    // Below the top, the parent is the enclosing node whatever the document claims (set by `inherit`).
+    parentId: depth === 0 ? parentId : null,
+    kind,
+    name,
+    origin: origin !== undefined ? origin : depth === 0 ? null : undefined,
+    namespace,
+    startMs: toMs(startS),
+    endMs: Number.isNaN(endS) ? null : toMs(endS),
+    httpMethod: nodeHttpMethod,
+    httpStatus: nodeHttpStatus,
+    httpUrl: nodeHttpUrl,
+    awsOperation: nodeAwsOperation,
+    awsResource: nodeAwsResource,
+    sqlUrl: nodeSqlUrl,
+    sqlDatabaseType: nodeSqlDatabaseType,
+    serviceVersion: version !== undefined ? version : depth === 0 ? null : undefined,
+    error,
+    fault,
+    throttle,
+    inferred,
+    annotations,
+    children,
+    location: depth === 0 ? location : new NodeLocation(location, where as LazyPointer),
+  };
+}
+
+function readChildren(depth: number, where: LazyPointer | string, location: SourceLocation): Draft[] {
+  if (ws() !== 91) bail();
+  pos++;
+  const children: Draft[] = [];
+  if (ws() === 93) {
+    pos++;
+    return children;
+  }
+  // Deep trees are left to the slow path, which also words the rejection of the deepest.
+  if (depth + 1 >= MAX_NESTING / 2) bail();
+  let i = 0;
+  do {
+    if (ws() !== 123) bail();
+    children.push(readNode(depth + 1, new LazyPointer(where, ' > ', 'subsegments', i), location));
+    i++;
+  } while (more(93));
+  return children;
+}
