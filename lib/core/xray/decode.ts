@@ -328,11 +328,11 @@ function decodeDocument(
 ): void {
   // The plain location of a rejection; a valid node gets a lazy one.
   const plain = (): SourceLocation => withPointer(location, pointerText(at));
-  const context = (): DocumentContext => {
-    const ctx: DocumentContext =
-      typeof at === 'string' ? { location: plain() } : { location: new NodeLocation(location, at), at };
-    return expectedTraceId === undefined ? ctx : { ...ctx, expectedTraceId };
-  };
+  // One shape for every context (an absent trace Id reads as undefined), so reads of it stay monomorphic.
+  const context = (): DocumentContext =>
+    typeof at === 'string'
+      ? { location: plain(), at: undefined, expectedTraceId }
+      : { location: new NodeLocation(location, at), at, expectedTraceId };
   let value = doc;
   if (typeof doc === 'string') {
     // Most documents are plainly valid: read them without building their object tree. Anything

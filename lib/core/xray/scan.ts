@@ -29,29 +29,29 @@ const POW10 = [
   1e20, 1e21, 1e22,
 ];
 
-// Keys of a segment document, one bit each so a duplicate is seen at once.
+// Keys of a segment document, dense for the switch; `1 << key` marks it seen, so a duplicate shows.
 const K_OTHER = 0;
-const K_NAME = 1 << 0;
-const K_ID = 1 << 1;
-const K_TRACE_ID = 1 << 2;
-const K_PARENT_ID = 1 << 3;
-const K_TYPE = 1 << 4;
-const K_START = 1 << 5;
-const K_END = 1 << 6;
-const K_IN_PROGRESS = 1 << 7;
-const K_ERROR = 1 << 8;
-const K_FAULT = 1 << 9;
-const K_THROTTLE = 1 << 10;
-const K_INFERRED = 1 << 11;
-const K_NAMESPACE = 1 << 12;
-const K_ORIGIN = 1 << 13;
-const K_HTTP = 1 << 14;
-const K_AWS = 1 << 15;
-const K_SQL = 1 << 16;
-const K_CAUSE = 1 << 17;
-const K_SERVICE = 1 << 18;
-const K_ANNOTATIONS = 1 << 19;
-const K_SUBSEGMENTS = 1 << 20;
+const K_NAME = 1;
+const K_ID = 2;
+const K_TRACE_ID = 3;
+const K_PARENT_ID = 4;
+const K_TYPE = 5;
+const K_START = 6;
+const K_END = 7;
+const K_IN_PROGRESS = 8;
+const K_ERROR = 9;
+const K_FAULT = 10;
+const K_THROTTLE = 11;
+const K_INFERRED = 12;
+const K_NAMESPACE = 13;
+const K_ORIGIN = 14;
+const K_HTTP = 15;
+const K_AWS = 16;
+const K_SQL = 17;
+const K_CAUSE = 18;
+const K_SERVICE = 19;
+const K_ANNOTATIONS = 20;
+const K_SUBSEGMENTS = 21;
 
 /** A node before the fix-up pass: `undefined` in the inherited fields means "take the parent's". */
 interface Draft {
@@ -84,6 +84,13 @@ interface Draft {
 // The text being read and the read position. The scanner is synchronous and never re-entered.
 let src = '';
 let pos = 0;
+/**
+ * True when the text holds no backslash and no control character: then a string ends at the next
+ * quote, found natively, instead of being checked char by char (the X-Ray API's compact documents).
+ */
+let plain = false;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids these raw in strings; finding them is the point.
+const SPECIAL_RE = /[\u0000-\u001f\\]/;
 
 // Fields of the `http`, `aws`, `sql` and `service` objects of the node being read.
 let httpMethod: string | null = null;
@@ -111,6 +118,7 @@ let serviceVersion: string | null = null;
 export function scanSegmentDocument(text: string, ctx: DocumentContext): SpanNode | null {
   src = text;
   pos = 0;
+  plain = !SPECIAL_RE.test(text);
   try {
     if (ws() !== 123) return null;
     const at: LazyPointer | string = ctx.at ?? ctx.location.pointer ?? '';
@@ -165,60 +173,112 @@ function expectColon(): void {
 
 /** After a member or element: true when another follows (the comma is consumed). */
 function more(close: number): boolean {
-  const c = ws();
+  let c = src.charCodeAt(pos);
+  if (c !== 44 && c !== close) c = ws();
   pos++;
   if (c === 44) return true;
   if (c === close) return false;
   return bail();
 }
 
-function isHex(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+/** True when the text at `start` spells `word` (the length is already known to match). */
+function same(start: number, word: string): boolean {
+  for (let i = word.length - 1; i >= 0; i--)
+    if (src.charCodeAt(start + i) !== word.charCodeAt(i)) return false;
+  return true;
 }
 
-/** The key at `pos` (a `"`), as a K_ bit; escaped keys are left to the slow path. */
-function readKey(): number {
+// Where the last key read by `memberKey` starts.
+let keyStart = 0;
+
+/**
+ * Reads the key at `pos` (after whitespace) and its colon; returns its length and leaves its start in
+ * `keyStart`. Escaped keys are left to the slow path (they may spell a field).
+ */
+function memberKey(): number {
+  if (ws() !== 34) bail();
   const start = ++pos;
-  let c = src.charCodeAt(pos);
-  while (c !== 34) {
-    if (c === 92 || !(c >= 32)) bail();
-    c = src.charCodeAt(++pos);
+  if (plain) {
+    pos = src.indexOf('"', start);
+    if (pos < 0) bail();
+  } else {
+    let c = src.charCodeAt(pos);
+    while (c !== 34) {
+      if (c === 92 || !(c >= 32)) bail();
+      c = src.charCodeAt(++pos);
+    }
   }
+  keyStart = start;
   const len = pos - start;
-  pos++;
-  const s = src;
+  if (src.charCodeAt(++pos) === 58) pos++;
+  else expectColon();
+  return len;
+}
+
+/** The key of a segment document member, as a K_ id (`memberKey` first). */
+function nodeKey(len: number): number {
+  const k = keyStart;
   switch (len) {
     case 2:
-      return s.startsWith('id', start) ? K_ID : K_OTHER;
+      return same(k, 'id') ? K_ID : K_OTHER;
     case 3:
-      if (s.startsWith('aws', start)) return K_AWS;
-      return s.startsWith('sql', start) ? K_SQL : K_OTHER;
+      if (same(k, 'aws')) return K_AWS;
+      return same(k, 'sql') ? K_SQL : K_OTHER;
     case 4:
-      if (s.startsWith('name', start)) return K_NAME;
-      if (s.startsWith('http', start)) return K_HTTP;
-      return s.startsWith('type', start) ? K_TYPE : K_OTHER;
+      switch (src.charCodeAt(k)) {
+        case 110:
+          return same(k, 'name') ? K_NAME : K_OTHER;
+        case 104:
+          return same(k, 'http') ? K_HTTP : K_OTHER;
+        case 116:
+          return same(k, 'type') ? K_TYPE : K_OTHER;
+      }
+      return K_OTHER;
     case 5:
-      if (s.startsWith('error', start)) return K_ERROR;
-      if (s.startsWith('fault', start)) return K_FAULT;
-      return s.startsWith('cause', start) ? K_CAUSE : K_OTHER;
+      switch (src.charCodeAt(k)) {
+        case 101:
+          return same(k, 'error') ? K_ERROR : K_OTHER;
+        case 102:
+          return same(k, 'fault') ? K_FAULT : K_OTHER;
+        case 99:
+          return same(k, 'cause') ? K_CAUSE : K_OTHER;
+      }
+      return K_OTHER;
     case 6:
-      return s.startsWith('origin', start) ? K_ORIGIN : K_OTHER;
+      return same(k, 'origin') ? K_ORIGIN : K_OTHER;
     case 7:
-      return s.startsWith('service', start) ? K_SERVICE : K_OTHER;
+      return same(k, 'service') ? K_SERVICE : K_OTHER;
     case 8:
-      if (s.startsWith('end_time', start)) return K_END;
-      if (s.startsWith('trace_id', start)) return K_TRACE_ID;
-      if (s.startsWith('inferred', start)) return K_INFERRED;
-      return s.startsWith('throttle', start) ? K_THROTTLE : K_OTHER;
+      switch (src.charCodeAt(k)) {
+        case 101:
+          return same(k, 'end_time') ? K_END : K_OTHER;
+        case 116:
+          if (same(k, 'trace_id')) return K_TRACE_ID;
+          return same(k, 'throttle') ? K_THROTTLE : K_OTHER;
+        case 105:
+          return same(k, 'inferred') ? K_INFERRED : K_OTHER;
+      }
+      return K_OTHER;
     case 9:
-      if (s.startsWith('parent_id', start)) return K_PARENT_ID;
-      return s.startsWith('namespace', start) ? K_NAMESPACE : K_OTHER;
+      switch (src.charCodeAt(k)) {
+        case 112:
+          return same(k, 'parent_id') ? K_PARENT_ID : K_OTHER;
+        case 110:
+          return same(k, 'namespace') ? K_NAMESPACE : K_OTHER;
+      }
+      return K_OTHER;
     case 10:
-      return s.startsWith('start_time', start) ? K_START : K_OTHER;
+      return same(k, 'start_time') ? K_START : K_OTHER;
     case 11:
-      if (s.startsWith('subsegments', start)) return K_SUBSEGMENTS;
-      if (s.startsWith('annotations', start)) return K_ANNOTATIONS;
-      return s.startsWith('in_progress', start) ? K_IN_PROGRESS : K_OTHER;
+      switch (src.charCodeAt(k)) {
+        case 115:
+          return same(k, 'subsegments') ? K_SUBSEGMENTS : K_OTHER;
+        case 97:
+          return same(k, 'annotations') ? K_ANNOTATIONS : K_OTHER;
+        case 105:
+          return same(k, 'in_progress') ? K_IN_PROGRESS : K_OTHER;
+      }
+      return K_OTHER;
     default:
       return K_OTHER;
   }
@@ -227,6 +287,12 @@ function readKey(): number {
 /** The string at `pos` (a `"`), unescaped exactly as `JSON.parse` does. */
 function readString(): string {
   const start = ++pos;
+  if (plain) {
+    const end = src.indexOf('"', start);
+    if (end < 0) bail();
+    pos = end + 1;
+    return src.slice(start, end);
+  }
   for (;;) {
     const c = src.charCodeAt(pos);
     if (c === 34) {
@@ -310,6 +376,12 @@ function hex4(): number {
 
 function skipString(): void {
   pos++;
+  if (plain) {
+    const end = src.indexOf('"', pos);
+    if (end < 0) bail();
+    pos = end + 1;
+    return;
+  }
   for (;;) {
     const c = src.charCodeAt(pos);
     if (c === 34) {
@@ -494,91 +566,83 @@ function objectOrNull(): boolean {
   return bail();
 }
 
-function keyIs(start: number, end: number, word: string): boolean {
-  return end - start === word.length && src.startsWith(word, start);
-}
-
-/** The object at `pos`: each member's key range goes to `member`, which reads the value; escaped keys bail. */
-function readObject(member: (start: number, end: number) => void): void {
+/** True when the object at `pos` is empty (and then steps over it); otherwise steps inside. */
+function enterObject(): boolean {
   pos++;
   if (ws() === 125) {
     pos++;
-    return;
+    return true;
   }
+  return false;
+}
+
+// `http`: its request and response, and the four fields read from them.
+function readHttp(): void {
+  let seen = 0;
+  if (enterObject()) return;
   do {
-    if (ws() !== 34) bail();
-    const start = ++pos;
-    let c = src.charCodeAt(pos);
-    while (c !== 34) {
-      if (c === 92 || !(c >= 32)) bail();
-      c = src.charCodeAt(++pos);
+    const len = memberKey();
+    if (len === 7 && same(keyStart, 'request')) {
+      if (seen & 1) bail();
+      seen |= 1;
+      if (objectOrNull()) readRequest();
+    } else if (len === 8 && same(keyStart, 'response')) {
+      if (seen & 2) bail();
+      seen |= 2;
+      if (objectOrNull()) readResponse();
+    } else {
+      skipValue(0);
     }
-    const end = pos++;
-    expectColon();
-    member(start, end);
   } while (more(125));
 }
 
-let seenHttp = 0;
-
-function readHttp(): void {
-  seenHttp = 0;
-  readObject(httpMember);
-}
-
-function httpMember(start: number, end: number): void {
-  if (keyIs(start, end, 'request')) {
-    if (seenHttp & 1) bail();
-    seenHttp |= 1;
-    if (objectOrNull()) readObject(requestMember);
-  } else if (keyIs(start, end, 'response')) {
-    if (seenHttp & 2) bail();
-    seenHttp |= 2;
-    if (objectOrNull()) readObject(responseMember);
-  } else {
-    skipValue(0);
-  }
-}
-
-function requestMember(start: number, end: number): void {
-  if (keyIs(start, end, 'method')) {
-    if (seenHttp & 4) bail();
-    seenHttp |= 4;
-    httpMethod = optionalString();
-  } else if (keyIs(start, end, 'url')) {
-    if (seenHttp & 8) bail();
-    seenHttp |= 8;
-    httpUrl = optionalString();
-  } else {
-    skipValue(0);
-  }
-}
-
-function responseMember(start: number, end: number): void {
-  if (keyIs(start, end, 'status')) {
-    if (seenHttp & 16) bail();
-    seenHttp |= 16;
-    const c = ws();
-    if (c === 110) {
-      skipLiteral('null');
+function readRequest(): void {
+  let seen = 0;
+  if (enterObject()) return;
+  do {
+    const len = memberKey();
+    if (len === 6 && same(keyStart, 'method')) {
+      if (seen & 1) bail();
+      seen |= 1;
+      httpMethod = optionalString();
+    } else if (len === 3 && same(keyStart, 'url')) {
+      if (seen & 2) bail();
+      seen |= 2;
+      httpUrl = optionalString();
     } else {
-      const status = numberValue();
-      if (!Number.isInteger(status)) bail();
-      httpStatus = status;
+      skipValue(0);
     }
-  } else if (keyIs(start, end, 'content_length')) {
-    if (seenHttp & 32) bail();
-    seenHttp |= 32;
-    if (ws() === 110) skipLiteral('null');
-    else numberValue();
-  } else {
-    skipValue(0);
-  }
+  } while (more(125));
+}
+
+function readResponse(): void {
+  let seen = 0;
+  if (enterObject()) return;
+  do {
+    const len = memberKey();
+    if (len === 6 && same(keyStart, 'status')) {
+      if (seen & 1) bail();
+      seen |= 1;
+      if (ws() === 110) {
+        skipLiteral('null');
+      } else {
+        const status = numberValue();
+        if (!Number.isInteger(status)) bail();
+        httpStatus = status;
+      }
+    } else if (len === 14 && same(keyStart, 'content_length')) {
+      if (seen & 2) bail();
+      seen |= 2;
+      if (ws() === 110) skipLiteral('null');
+      else numberValue();
+    } else {
+      skipValue(0);
+    }
+  } while (more(125));
 }
 
 // The resource fields of `aws`: a string, null, or NOT_STRING (fine unless an earlier one is empty).
 const NOT_STRING = 1;
-let seenAws = 0;
 let awsTable: string | null | typeof NOT_STRING = null;
 let awsBucket: string | null | typeof NOT_STRING = null;
 let awsQueue: string | null | typeof NOT_STRING = null;
@@ -598,60 +662,44 @@ function lateString(): string | null | typeof NOT_STRING {
   return NOT_STRING;
 }
 
-function awsBit(bit: number): void {
-  if (seenAws & bit) bail();
-  seenAws |= bit;
-}
-
-function awsMember(start: number, end: number): void {
-  switch (end - start) {
-    case 9:
-      if (src.startsWith('operation', start)) {
-        awsBit(1);
-        awsOperation = optionalString();
-        return;
-      }
-      if (src.startsWith('queue_url', start)) {
-        awsBit(2);
-        awsQueue = lateString();
-        return;
-      }
-      if (src.startsWith('topic_arn', start)) {
-        awsBit(4);
-        awsTopic = lateString();
-        return;
-      }
-      break;
-    case 10:
-      if (src.startsWith('table_name', start)) {
-        awsBit(8);
+function readAws(): void {
+  awsTable = awsBucket = awsQueue = awsTopic = awsFunction = awsFirstName = null;
+  let seen = 0;
+  if (!enterObject()) {
+    do {
+      const len = memberKey();
+      const k = keyStart;
+      let bit = 0;
+      if (len === 9) {
+        if (same(k, 'operation')) {
+          bit = 1;
+          awsOperation = optionalString();
+        } else if (same(k, 'queue_url')) {
+          bit = 2;
+          awsQueue = lateString();
+        } else if (same(k, 'topic_arn')) {
+          bit = 4;
+          awsTopic = lateString();
+        }
+      } else if (len === 10 && same(k, 'table_name')) {
+        bit = 8;
         awsTable = lateString();
-        return;
-      }
-      break;
-    case 11:
-      if (src.startsWith('bucket_name', start)) {
-        awsBit(16);
+      } else if (len === 11 && same(k, 'bucket_name')) {
+        bit = 16;
         awsBucket = lateString();
-        return;
-      }
-      break;
-    case 13:
-      if (src.startsWith('function_name', start)) {
-        awsBit(32);
+      } else if (len === 13 && same(k, 'function_name')) {
+        bit = 32;
         awsFunction = lateString();
-        return;
-      }
-      break;
-    case 14:
-      if (src.startsWith('resource_names', start)) {
-        awsBit(64);
+      } else if (len === 14 && same(k, 'resource_names')) {
+        bit = 64;
         awsFirstName = firstNameOf();
-        return;
       }
-      break;
+      if (bit === 0) skipValue(0);
+      else if (seen & bit) bail();
+      else seen |= bit;
+    } while (more(125));
   }
-  skipValue(0);
+  awsResource = resourceOf();
 }
 
 /** `resource_names[0]` when the value is an array whose first element is a string. */
@@ -672,13 +720,6 @@ function firstNameOf(): string | null {
   return first;
 }
 
-function readAws(): void {
-  seenAws = 0;
-  awsTable = awsBucket = awsQueue = awsTopic = awsFunction = awsFirstName = null;
-  readObject(awsMember);
-  awsResource = resourceOf();
-}
-
 /** The slow path's `resourceOf`: the first non-empty of the fields in order; a non-string before it bails. */
 function resourceOf(): string | null {
   if (awsTable === NOT_STRING) bail();
@@ -694,33 +735,39 @@ function resourceOf(): string | null {
   return awsFirstName ? awsFirstName : null;
 }
 
-let seenSql = 0;
-
-function sqlMember(start: number, end: number): void {
-  if (keyIs(start, end, 'url')) {
-    if (seenSql & 1) bail();
-    seenSql |= 1;
-    sqlUrl = optionalString();
-    if (sqlUrl !== null && !SCHEME_RE.test(sqlUrl)) bail();
-  } else if (keyIs(start, end, 'database_type')) {
-    if (seenSql & 2) bail();
-    seenSql |= 2;
-    sqlDatabaseType = optionalString();
-  } else {
-    skipValue(0);
-  }
+function readSql(): void {
+  let seen = 0;
+  if (enterObject()) return;
+  do {
+    const len = memberKey();
+    if (len === 3 && same(keyStart, 'url')) {
+      if (seen & 1) bail();
+      seen |= 1;
+      sqlUrl = optionalString();
+      if (sqlUrl !== null && !SCHEME_RE.test(sqlUrl)) bail();
+    } else if (len === 13 && same(keyStart, 'database_type')) {
+      if (seen & 2) bail();
+      seen |= 2;
+      sqlDatabaseType = optionalString();
+    } else {
+      skipValue(0);
+    }
+  } while (more(125));
 }
 
-let seenService = false;
-
-function serviceMember(start: number, end: number): void {
-  if (keyIs(start, end, 'version')) {
-    if (seenService) bail();
-    seenService = true;
-    serviceVersion = optionalString();
-  } else {
-    skipValue(0);
-  }
+function readService(): void {
+  let seen = false;
+  if (enterObject()) return;
+  do {
+    const len = memberKey();
+    if (len === 7 && same(keyStart, 'version')) {
+      if (seen) bail();
+      seen = true;
+      serviceVersion = optionalString();
+    } else {
+      skipValue(0);
+    }
+  } while (more(125));
 }
 
 /** `annotations` as the slow path builds it: a prototype-less record, null when empty. */
@@ -779,32 +826,50 @@ function namespaceValue(): Namespace {
   return bail();
 }
 
-/** A 16-hex-digit id, lowercased. */
+/**
+ * A 16-hex-digit id, lowercased, checked in the text before it is copied out. An id with escapes
+ * or of another length bails (the slow path words its rejection, or accepts the rare escaped one).
+ */
 function idValue(): string {
-  const value = stringValue();
-  if (value.length !== 16) bail();
+  if (ws() !== 34) bail();
+  const start = pos + 1;
+  if (src.charCodeAt(start + 16) !== 34) bail();
   let upper = false;
-  for (let i = 0; i < 16; i++) {
-    const c = value.charCodeAt(i);
-    if (!isHex(c)) bail();
-    if (c <= 70 && c >= 65) upper = true;
+  for (let i = start; i < start + 16; i++) {
+    const c = src.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
+    if (c >= 65 && c <= 70) upper = true;
+    else bail();
   }
+  pos = start + 17;
+  const value = src.slice(start, start + 16);
   return upper ? value.toLowerCase() : value;
 }
 
-/** A `1-8hex-24hex` trace ID, lowercased. */
+// The last trace ID read: the documents of a trace come one after another and share one string.
+let lastTraceId = '';
+
+/** A `1-8hex-24hex` trace ID, lowercased, checked in the text; the known one is shared, not copied. */
 function traceIdValue(): string {
-  const value = stringValue();
-  if (value.length !== 35 || value.charCodeAt(0) !== 49 || value.charCodeAt(1) !== 45) bail();
-  if (value.charCodeAt(10) !== 45) bail();
+  if (ws() !== 34) bail();
+  const start = pos + 1;
+  if (src.charCodeAt(start + 35) !== 34) bail();
+  pos = start + 36;
+  const known = lastTraceId;
+  if (known.length === 35 && same(start, known)) return known;
+  if (src.charCodeAt(start) !== 49 || src.charCodeAt(start + 1) !== 45 || src.charCodeAt(start + 10) !== 45)
+    bail();
   let upper = false;
-  for (let i = 2; i < 35; i++) {
-    if (i === 10) continue;
-    const c = value.charCodeAt(i);
-    if (!isHex(c)) bail();
-    if (c <= 70 && c >= 65) upper = true;
+  for (let i = start + 2; i < start + 35; i++) {
+    if (i === start + 10) continue;
+    const c = src.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
+    if (c >= 65 && c <= 70) upper = true;
+    else bail();
   }
-  return upper ? value.toLowerCase() : value;
+  const value = src.slice(start, start + 35);
+  lastTraceId = upper ? value.toLowerCase() : value;
+  return lastTraceId;
 }
 
 /** Seconds to ms, kept to whole microseconds (as document.ts does). */
@@ -845,11 +910,12 @@ function readNode(depth: number, where: LazyPointer | string, location: SourceLo
     pos++;
   } else {
     do {
-      if (ws() !== 34) bail();
-      const key = readKey();
-      if (seen & key) bail();
-      seen |= key;
-      expectColon();
+      const key = nodeKey(memberKey());
+      if (key !== K_OTHER) {
+        const bit = 1 << key;
+        if (seen & bit) bail();
+        seen |= bit;
+      }
       switch (key) {
         case K_NAME:
           name = stringValue();
@@ -921,8 +987,7 @@ function readNode(depth: number, where: LazyPointer | string, location: SourceLo
         case K_SQL:
           if (objectOrNull()) {
             sqlUrl = sqlDatabaseType = null;
-            seenSql = 0;
-            readObject(sqlMember);
+            readSql();
             nodeSqlUrl = sqlUrl;
             nodeSqlDatabaseType = sqlDatabaseType;
           }
@@ -933,8 +998,7 @@ function readNode(depth: number, where: LazyPointer | string, location: SourceLo
         case K_SERVICE:
           if (objectOrNull()) {
             serviceVersion = null;
-            seenService = false;
-            readObject(serviceMember);
+            readService();
             if (serviceVersion !== null) version = serviceVersion;
           }
           break;
