@@ -6,6 +6,7 @@ import { encodeParquet } from '../adapters/parquet.js';
 import { LakeError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { objectKey, partitionPrefix, type TableDef, windowToken } from '../core/tables.js';
+import { encodeParquetBatches } from './parquet-stream.js';
 
 const MAX_PART = 9999;
 const PARQUET = 'application/vnd.apache.parquet';
@@ -32,6 +33,38 @@ export class LakeWriter {
     const body = await encodeParquet(def, rows);
     await this.store.put(key, body, { contentType: PARQUET });
     return { key, bytes: body.byteLength };
+  }
+
+  /**
+   * `writeWindow` for rows that come a batch at a time (see parquet-stream.ts): one object, only
+   * one batch in memory as objects, Arrow and IPC at a time. No rows at all clears the key as
+   * `writeWindow` does. Returns the key, the bytes written and the rows.
+   */
+  async writeWindowBatches(
+    def: TableDef,
+    windowStartMs: number,
+    batches: Iterable<readonly object[]>,
+    part?: number,
+  ): Promise<{ key: string; bytes: number; rows: number }> {
+    const key = objectKey(def, windowStartMs, this.checkPart(def, part));
+    const source = batches[Symbol.iterator]();
+    // The first rows decide between writing and clearing; they are handed on, not read twice.
+    let first = source.next();
+    while (!first.done && first.value.length === 0) first = source.next();
+    if (first.done) {
+      await this.store.delete([key]);
+      return { key, bytes: 0, rows: 0 };
+    }
+    let rows = 0;
+    const all = function* () {
+      for (let next: IteratorResult<readonly object[]> = first; !next.done; next = source.next()) {
+        rows += next.value.length;
+        yield next.value;
+      }
+    };
+    const body = await encodeParquetBatches(def, all());
+    await this.store.put(key, body, { contentType: PARQUET });
+    return { key, bytes: body.byteLength, rows };
   }
 
   /**

@@ -36,6 +36,7 @@ import { REGRESSIONS, SPANS, SUBSEGMENT_STATS, type TableDef, TRACES, windowToke
 import { decodeBatchGetTracesByTrace } from '../core/xray/decode.js';
 import { LakeWriter } from './lake-writer.js';
 import { detectRegressions } from './regressions.js';
+import { TraceIdSet } from './trace-id-set.js';
 import { TraceRowStore } from './trace-rows.js';
 
 export interface PipelineDeps {
@@ -110,6 +111,11 @@ const DEFAULT_MAX_LOOSE = 1_000_000;
 /** Bound on span rows buffered across all windows before the biggest buffer is written early. */
 const MAX_BUFFERED_ROWS_FACTOR = 3;
 const MAX_REJECTED_KEPT = 10_000;
+/**
+ * `traces` rows turned back into objects and encoded at a time when a window is written: the
+ * window's object is built in batches so that its peak memory does not grow with the window.
+ */
+const TRACE_BATCH_ROWS = 16_384;
 
 /**
  * Runs the whole pipeline once over what the source yields.
@@ -135,7 +141,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   const spanBuffers = new Map<number, SpanRow[]>();
   const partsWritten = new Map<number, number>();
   const traceRows = new Map<number, TraceRowStore>();
-  const seenTraceIds = new Set<string>();
+  const seenTraceIds = new TraceIdSet();
   const rejections: Rejection[] = [];
   const objectsWritten: string[] = [];
   let bufferedRows = 0;
@@ -175,11 +181,10 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
       return;
     }
     // The same trace can arrive twice (overlapping exports, a re-sent page): count it once.
-    if (seenTraceIds.has(group.traceId)) {
+    if (!seenTraceIds.add(group.traceId)) {
       duplicateTraces++;
       return;
     }
-    seenTraceIds.add(group.traceId);
     traces++;
     spans += flat.spans.length;
     let windowTraces = traceRows.get(window);
@@ -296,11 +301,14 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
       acc.max = Math.max(acc.max, row.max_ms);
     }
     await writeTable(writer, SUBSEGMENT_STATS, window, rows, objectsWritten);
-    const tr = (traceRows.get(window)?.rows() ?? []).sort(
-      (a, b) => a.start_time - b.start_time || cmp(a.trace_id, b.trace_id),
-    );
-    await writeTable(writer, TRACES, window, tr, objectsWritten);
+    const windowTraces = traceRows.get(window);
     traceRows.delete(window);
+    const tr = await writer.writeWindowBatches(
+      TRACES,
+      window,
+      windowTraces?.sortedBatches(TRACE_BATCH_ROWS) ?? [],
+    );
+    if (tr.rows) objectsWritten.push(tr.key);
     statsByWindow.push({ windowStart: window, windowMs, rows });
     metricData.push(
       ...windowMetrics(
@@ -315,7 +323,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
     deps.log.info('window summary', {
       window_start: new Date(window).toISOString(),
       window_end: new Date(window + windowMs).toISOString(),
-      traces: tr.length,
+      traces: tr.rows,
       keys: rows.length,
       spans: rows.reduce((n, r) => n + r.count, 0),
       slowest: slowest.map((r) => ({ key: r.key, p99_ms: round(r.p99_ms), count: r.count })),

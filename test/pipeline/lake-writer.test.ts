@@ -97,4 +97,26 @@ describe('LakeWriter', () => {
     await expect(writer.writeWindow(SPANS, W, spanRows(1, 'x'), 10_000)).rejects.toThrow(LakeError);
     await expect(writer.finishParts(TRACES, W, 0)).rejects.toThrow(/written whole/);
   });
+
+  it('writes a whole-window table from batches as one object, and clears it when there are none', async () => {
+    // Prepare: an object from an earlier run at the same key.
+    const rows = randomRows(TRACES, 250, 4);
+    const old = await writer.writeWindow(TRACES, W, randomRows(TRACES, 7, 8));
+
+    // Act
+    const written = await writer.writeWindowBatches(TRACES, W, [[], rows.slice(0, 100), [], rows.slice(100)]);
+
+    // Assess: replaced in place, the rows in the order given.
+    expect(written.key).toBe(old.key);
+    expect(written.rows).toBe(250);
+    expect(written.bytes).toBe((await store.get(written.key))!.length);
+    const ids = await withDuckDb((q) => q(`SELECT trace_id FROM ${lakeGlob(lake, 'traces')}`));
+    expect(ids.map((r) => r.trace_id)).toEqual(rows.map((r) => r.trace_id));
+
+    // No batch, or only empty ones: the window's object goes.
+    expect(await writer.writeWindowBatches(TRACES, W, [[], []])).toEqual({ key: old.key, bytes: 0, rows: 0 });
+    expect(await store.list('traces/')).toEqual([]);
+    expect((await writer.writeWindowBatches(TRACES, W, [])).rows).toBe(0);
+    await expect(writer.writeWindowBatches(TRACES, W, [rows], 2)).rejects.toThrow(LakeError);
+  });
 });
