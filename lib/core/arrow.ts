@@ -90,323 +90,636 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+// Utf8, Binary and List offsets are 32-bit; beyond that the part must be split.
+const MAX_OFFSET = 0x7fffffff;
+const TWO_32 = 4294967296;
+const INT64_LIMIT = 2 ** 63;
+const MAX_JOINED_CHARS = 1 << 28;
+// 64-bit integers are written as two 32-bit halves (a BigInt per value would be allocated
+// otherwise); that relies on the platform byte order matching Arrow's little-endian buffers.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Reads one column out of the rows and records validity. Returns the values (undefined turned into
- * null) and the bitmap, which is omitted when there are no nulls so Arrow can skip it.
+ * One column's buffers, filled one row at a time in row order: `add` takes the row's value (any
+ * type, checked here) and `finish` hands the Arrow data over.
  */
-function readColumn(
-  ctx: Ctx,
-  rows: readonly object[],
-): { values: unknown[]; nullCount: number; bitmap?: Uint8Array } {
-  const n = rows.length;
-  // Filled by push: V8 gives `new Array(n)` slow dictionary storage beyond 100 000 elements, and a
-  // spans part is a little over 100 000 rows.
-  const values: unknown[] = [];
-  let nullCount = 0;
-  const name = ctx.column.name;
-  for (let i = 0; i < n; i++) {
-    const v = (rows[i] as Record<string, unknown>)[name];
-    if (v === null || v === undefined) {
-      if (!ctx.column.nullable) fail(ctx, i, `${v === null ? 'null' : 'missing'} value in a non-null column`);
-      values.push(null);
-      nullCount++;
-    } else {
-      values.push(v);
-    }
-  }
-  if (nullCount === 0) return { values, nullCount };
-  const bitmap = new Uint8Array((n + 7) >> 3);
-  for (let i = 0; i < n; i++) {
-    if (values[i] !== null) bitmap[i >> 3]! |= 1 << (i & 7);
-  }
-  return { values, nullCount, bitmap };
+interface ColumnBuilder {
+  add(value: unknown): void;
+  finish(): Data;
 }
 
-/** Grows as needed; UTF-8 takes at most 3 bytes per UTF-16 code unit, so each write is bounded. */
-class ByteSink {
-  bytes: Uint8Array;
+/** Validity bits and null count shared by the builders; rows are numbered by `length`. */
+abstract class BaseBuilder implements ColumnBuilder {
   length = 0;
-  private static readonly encoder = new TextEncoder();
+  nullCount = 0;
+  private validity: Uint8Array;
 
-  constructor(initial: number) {
-    this.bytes = new Uint8Array(Math.max(64, initial));
+  constructor(
+    protected readonly ctx: Ctx,
+    capacity: number,
+  ) {
+    this.validity = new Uint8Array(ctx.column.nullable ? (capacity + 7) >> 3 : 0);
   }
 
-  private reserve(extra: number): void {
-    const need = this.length + extra;
+  abstract add(value: unknown): void;
+  abstract finish(): Data;
+
+  /** Records a null (or throws for a non-null column) and advances the row. */
+  protected addNull(value: null | undefined): void {
+    if (!this.ctx.column.nullable) {
+      fail(this.ctx, this.length, `${value === null ? 'null' : 'missing'} value in a non-null column`);
+    }
+    this.nullCount++;
+  }
+
+  protected markValid(): void {
+    if (this.validity.length === 0) return;
+    const row = this.length;
+    if (row >> 3 >= this.validity.length) {
+      const next = new Uint8Array(Math.max(this.validity.length * 2, (row >> 3) + 1));
+      next.set(this.validity);
+      this.validity = next;
+    }
+    this.validity[row >> 3]! |= 1 << (row & 7);
+  }
+
+  /** The bitmap, or undefined when there are no nulls so Arrow can skip it. */
+  protected bitmap(): Uint8Array | undefined {
+    return this.nullCount === 0 ? undefined : this.validity.subarray(0, (this.length + 7) >> 3);
+  }
+
+  protected wrong(value: unknown, expected: string): never {
+    return fail(this.ctx, this.length, `expected ${expected}, got ${describe(value)}`);
+  }
+}
+
+const utf8Encoder = new TextEncoder();
+
+/**
+ * UTF-8 bytes and offsets. Each string is copied with a plain loop while it is ASCII, the usual
+ * case, and handed to TextEncoder otherwise: a TextEncoder call per short string costs more than
+ * its bytes, and joining the column into one string first makes a second pass over every string.
+ */
+class ByteColumn {
+  offsets: Int32Array;
+  bytes: Uint8Array;
+  end = 0;
+  count = 0;
+
+  constructor(
+    private readonly ctx: Ctx,
+    rows: number,
+  ) {
+    this.offsets = new Int32Array(rows + 1);
+    this.bytes = new Uint8Array(Math.max(256, rows * 16));
+  }
+
+  /** Room for `extra` more bytes; `row` names the culprit when the column outgrows its offsets. */
+  private reserve(extra: number, row: number): void {
+    const need = this.end + extra;
     if (need <= this.bytes.length) return;
-    let cap = this.bytes.length * 2;
+    if (this.end + extra / 3 > MAX_OFFSET) {
+      fail(this.ctx, row, 'column data exceeds 2 GiB in one part; write smaller parts');
+    }
+    // Grow towards the size the rows so far predict, so a long column is copied once or twice.
+    const predicted =
+      this.count > 0 ? Math.ceil((this.end / this.count) * (this.offsets.length - 1) * 1.25) : 0;
+    let cap = Math.max(this.bytes.length * 2, predicted);
     while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.bytes.subarray(0, this.length));
+    const next = new Uint8Array(Math.min(cap, MAX_OFFSET + 3 * extra));
+    next.set(this.bytes.subarray(0, this.end));
     this.bytes = next;
   }
 
-  writeString(s: string): void {
-    this.reserve(s.length * 3);
-    this.length += ByteSink.encoder.encodeInto(s, this.bytes.subarray(this.length)).written;
-  }
-
-  writeBytes(b: Uint8Array): void {
-    this.reserve(b.length);
-    this.bytes.set(b, this.length);
-    this.length += b.length;
-  }
-
-  finish(): Uint8Array {
-    return this.bytes.subarray(0, this.length);
-  }
-}
-
-function checkOffset(ctx: Ctx, row: number, offset: number): void {
-  // Utf8/Binary/List use 32-bit offsets; beyond that the part must be split.
-  if (offset > 0x7fffffff) fail(ctx, row, 'column data exceeds 2 GiB in one part; write smaller parts');
-}
-
-// Any UTF-16 code unit above 0x7f (without the u flag, surrogates are code units too).
-const NON_ASCII = /[\u0080-\uffff]/;
-const asciiEncoder = new TextEncoder();
-
-/**
- * The common case of a string column, all ASCII: one UTF-8 byte per code unit, so the offsets are
- * running string lengths and the whole column is encoded in one call instead of one per value
- * (a call per short string costs more than the bytes). Fills `offsets` and returns the bytes, or
- * returns null, with `offsets` to be overwritten, when some value is not ASCII or the column is
- * too big for one string.
- */
-function asciiColumn(
-  strings: readonly (string | null)[],
-  chars: number,
-  offsets: Int32Array,
-): Uint8Array | null {
-  // Joined strings beyond this approach V8's string length limit; the general path handles them.
-  if (chars > 1 << 28) return null;
-  const n = strings.length;
-  let joined = '';
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const s = strings[i];
-    if (s !== null && s !== undefined) {
-      joined += s;
-      at += s.length;
+  private pushOffset(): void {
+    if (this.count + 1 >= this.offsets.length) {
+      const next = new Int32Array(this.offsets.length * 2);
+      next.set(this.offsets);
+      this.offsets = next;
     }
-    offsets[i + 1] = at;
+    this.offsets[++this.count] = this.end;
   }
-  if (NON_ASCII.test(joined)) return null;
-  const bytes = new Uint8Array(Math.max(at, 1));
-  asciiEncoder.encodeInto(joined, bytes);
-  return bytes.subarray(0, at);
-}
 
-function utf8Data(
-  strings: readonly (string | null)[],
-  bitmap: Uint8Array | undefined,
-  nullCount: number,
-  ctx: Ctx,
-) {
-  const n = strings.length;
-  let chars = 0;
-  for (let i = 0; i < n; i++) {
-    const s = strings[i];
-    if (s === null) continue;
-    if (typeof s !== 'string') fail(ctx, i, `expected a string, got ${describe(s)}`);
-    chars += s.length;
+  addString(s: string, row: number): void {
+    const len = s.length;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    if (this.end + len * 3 > this.bytes.length) this.reserve(len * 3, row);
+    const bytes = this.bytes;
+    const at = this.end;
+    let k = 0;
+    for (; k < len; k++) {
+      const c = s.charCodeAt(k);
+      if (c > 0x7f) break;
+      bytes[at + k] = c;
+    }
+    this.end = k === len ? at + len : at + utf8Encoder.encodeInto(s, bytes.subarray(at)).written;
+    if (this.end > MAX_OFFSET)
+      fail(this.ctx, row, 'column data exceeds 2 GiB in one part; write smaller parts');
+    this.pushOffset();
   }
-  const offsets = new Int32Array(n + 1);
-  const ascii = asciiColumn(strings, chars, offsets);
-  if (ascii) {
+
+  addBytes(b: Uint8Array, row: number): void {
+    if (this.end + b.length > this.bytes.length) this.reserve(b.length, row);
+    this.bytes.set(b, this.end);
+    this.end += b.length;
+    if (this.end > MAX_OFFSET)
+      fail(this.ctx, row, 'column data exceeds 2 GiB in one part; write smaller parts');
+    this.pushOffset();
+  }
+
+  addEmpty(): void {
+    this.pushOffset();
+  }
+
+  utf8(nullCount: number, nullBitmap: Uint8Array | undefined): Data<Utf8> {
     return makeData({
       type: new Utf8(),
-      length: n,
+      length: this.count,
       nullCount,
-      nullBitmap: bitmap,
-      valueOffsets: offsets,
-      data: ascii,
+      nullBitmap,
+      valueOffsets: this.offsets.subarray(0, this.count + 1),
+      data: this.bytes.subarray(0, this.end),
     });
   }
-  const sink = new ByteSink(chars + (chars >> 3) + 16);
-  for (let i = 0; i < n; i++) {
-    const s = strings[i];
-    if (s !== null && s !== undefined) sink.writeString(s);
-    checkOffset(ctx, i, sink.length);
-    offsets[i + 1] = sink.length;
+
+  binary(nullCount: number, nullBitmap: Uint8Array | undefined): Data<Binary> {
+    return makeData({
+      type: new Binary(),
+      length: this.count,
+      nullCount,
+      nullBitmap,
+      valueOffsets: this.offsets.subarray(0, this.count + 1),
+      data: this.bytes.subarray(0, this.end),
+    });
   }
-  return makeData({
-    type: new Utf8(),
-    length: n,
-    nullCount,
-    nullBitmap: bitmap,
-    valueOffsets: offsets,
-    data: sink.finish(),
-  });
 }
 
-function numberAt(ctx: Ctx, i: number, v: unknown): number {
-  if (typeof v === 'number') return v;
-  return fail(ctx, i, `expected a number, got ${describe(v)}`);
+/**
+ * A string column's offsets and, at the end, its UTF-8 bytes. Strings are only collected while
+ * the rows are read; the column is then joined and encoded in one TextEncoder call, which copies
+ * each string's characters with native code, when it is all ASCII (the usual case: byte offsets
+ * are then the running string lengths). Otherwise every string is encoded on its own.
+ */
+class StringColumn {
+  private offsets: Int32Array;
+  // Non-empty strings only, so that rows of nonzero length and entries match one to one.
+  private readonly strings: string[] = [];
+  private chars = 0;
+  count = 0;
+
+  constructor(
+    private readonly ctx: Ctx,
+    rows: number,
+  ) {
+    this.offsets = new Int32Array(rows + 1);
+  }
+
+  add(s: string, row: number): void {
+    if (s.length > 0) {
+      this.strings.push(s);
+      this.chars += s.length;
+      if (this.chars > MAX_OFFSET) fail(this.ctx, row, 'column data exceeds 2 GiB in one part; write smaller parts');
+    }
+    this.pushOffset();
+  }
+
+  addEmpty(): void {
+    this.pushOffset();
+  }
+
+  private pushOffset(): void {
+    if (this.count + 1 >= this.offsets.length) {
+      const next = new Int32Array(this.offsets.length * 2);
+      next.set(this.offsets);
+      this.offsets = next;
+    }
+    this.offsets[++this.count] = this.chars;
+  }
+
+  utf8(nullCount: number, nullBitmap: Uint8Array | undefined): Data<Utf8> {
+    const offsets = this.offsets.subarray(0, this.count + 1);
+    const data = this.asciiBytes() ?? this.encodeEach(offsets);
+    return makeData({ type: new Utf8(), length: this.count, nullCount, nullBitmap, valueOffsets: offsets, data });
+  }
+
+  private asciiBytes(): Uint8Array | null {
+    // Beyond this a joined string nears V8's string length limit; encodeEach handles it.
+    if (this.chars > MAX_JOINED_CHARS) return null;
+    const joined = this.strings.join('');
+    const bytes = new Uint8Array(this.chars);
+    const { read, written } = utf8Encoder.encodeInto(joined, bytes);
+    // Any non-ASCII code unit takes two bytes or more, so the bytes run out before the string.
+    return read === joined.length && written === this.chars ? bytes : null;
+  }
+
+  /** Encodes string by string and rewrites `offsets` (character counts) as byte offsets. */
+  private encodeEach(offsets: Int32Array): Uint8Array {
+    const sink = new ByteColumn(this.ctx, this.count);
+    let next = 0;
+    for (let row = 0; row < this.count; row++) {
+      if (offsets[row + 1]! > offsets[row]!) sink.addString(this.strings[next++]!, row);
+      else sink.addEmpty();
+    }
+    offsets.set(sink.offsets.subarray(0, this.count + 1));
+    return sink.bytes.subarray(0, sink.end);
+  }
 }
 
-function integerAt(ctx: Ctx, i: number, v: unknown): bigint {
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-  return fail(ctx, i, `expected an integer, got ${describe(v)}`);
+class Utf8Builder extends BaseBuilder {
+  private readonly col: StringColumn;
+
+  constructor(ctx: Ctx, capacity: number) {
+    super(ctx, capacity);
+    this.col = new StringColumn(ctx, capacity);
+  }
+
+  add(value: unknown): void {
+    if (typeof value === 'string') {
+      this.markValid();
+      this.col.add(value, this.length);
+    } else if (value === null || value === undefined) {
+      this.addNull(value);
+      this.col.addEmpty();
+    } else {
+      this.wrong(value, 'a string');
+    }
+    this.length++;
+  }
+
+  finish(): Data {
+    return this.col.utf8(this.nullCount, this.bitmap());
+  }
 }
 
-function buildColumn(ctx: Ctx, rows: readonly object[]): Data {
-  const { values, nullCount, bitmap } = readColumn(ctx, rows);
-  const n = values.length;
-  const type = ctx.column.type;
-  switch (type) {
+class BinaryBuilder extends BaseBuilder {
+  private readonly col: ByteColumn;
+
+  constructor(ctx: Ctx, capacity: number) {
+    super(ctx, capacity);
+    this.col = new ByteColumn(ctx, capacity);
+  }
+
+  add(value: unknown): void {
+    if (value instanceof Uint8Array) {
+      this.markValid();
+      this.col.addBytes(value, this.length);
+    } else if (value === null || value === undefined) {
+      this.addNull(value);
+      this.col.addEmpty();
+    } else {
+      this.wrong(value, 'a Uint8Array');
+    }
+    this.length++;
+  }
+
+  finish(): Data {
+    return this.col.binary(this.nullCount, this.bitmap());
+  }
+}
+
+class Float64Builder extends BaseBuilder {
+  private readonly values: Float64Array;
+
+  constructor(ctx: Ctx, capacity: number) {
+    super(ctx, capacity);
+    this.values = new Float64Array(capacity);
+  }
+
+  add(value: unknown): void {
+    if (typeof value === 'number') {
+      this.markValid();
+      this.values[this.length] = value;
+    } else if (value === null || value === undefined) {
+      this.addNull(value);
+    } else {
+      this.wrong(value, 'a number');
+    }
+    this.length++;
+  }
+
+  finish(): Data {
+    return makeData({
+      type: new Float64(),
+      length: this.length,
+      nullCount: this.nullCount,
+      nullBitmap: this.bitmap(),
+      data: this.values.subarray(0, this.length),
+    });
+  }
+}
+
+class Int32Builder extends BaseBuilder {
+  private readonly values: Int32Array;
+
+  constructor(ctx: Ctx, capacity: number) {
+    super(ctx, capacity);
+    this.values = new Int32Array(capacity);
+  }
+
+  add(value: unknown): void {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff) {
+      this.markValid();
+      this.values[this.length] = value;
+    } else if (value === null || value === undefined) {
+      this.addNull(value);
+    } else {
+      this.wrong(value, 'a 32-bit integer');
+    }
+    this.length++;
+  }
+
+  finish(): Data {
+    return makeData({
+      type: new Int32(),
+      length: this.length,
+      nullCount: this.nullCount,
+      nullBitmap: this.bitmap(),
+      data: this.values.subarray(0, this.length),
+    });
+  }
+}
+
+/** Int64 and timestamp columns: numbers written as 32-bit halves, bigints as they are. */
+class Int64Builder extends BaseBuilder {
+  private readonly words: Int32Array;
+  private readonly values: BigInt64Array;
+
+  constructor(
+    ctx: Ctx,
+    capacity: number,
+    private readonly timestamp: boolean,
+  ) {
+    super(ctx, capacity);
+    this.values = new BigInt64Array(capacity);
+    this.words = new Int32Array(this.values.buffer, this.values.byteOffset, capacity * 2);
+  }
+
+  add(value: unknown): void {
+    const row = this.length;
+    if (typeof value === 'number') {
+      // Epoch ms may carry sub-ms fractions (X-Ray times are float seconds); the column is ms.
+      const v = this.timestamp ? Math.floor(value) : value;
+      const ok = this.timestamp ? Number.isFinite(v) && Math.abs(v) < INT64_LIMIT : Number.isSafeInteger(v);
+      if (!ok) this.wrong(value, this.timestamp ? 'epoch milliseconds' : 'an integer');
+      this.markValid();
+      if (LITTLE_ENDIAN) {
+        const hi = Math.floor(v / TWO_32);
+        this.words[2 * row] = v - hi * TWO_32;
+        this.words[2 * row + 1] = hi;
+      } else {
+        this.values[row] = BigInt(v);
+      }
+    } else if (typeof value === 'bigint') {
+      if (BigInt.asIntN(64, value) !== value) this.wrong(value, 'a 64-bit integer');
+      this.markValid();
+      this.values[row] = value;
+    } else if (value === null || value === undefined) {
+      this.addNull(value);
+    } else {
+      this.wrong(value, this.timestamp ? 'epoch milliseconds' : 'an integer');
+    }
+    this.length++;
+  }
+
+  finish(): Data {
+    const props = {
+      length: this.length,
+      nullCount: this.nullCount,
+      nullBitmap: this.bitmap(),
+      data: this.values.subarray(0, this.length),
+    };
+    return this.timestamp
+      ? makeData({ type: new TimestampMillisecond('UTC'), ...props })
+      : makeData({ type: new Int64(), ...props });
+  }
+}
+
+class BoolBuilder extends BaseBuilder {
+  private readonly bits: Uint8Array;
+
+  constructor(ctx: Ctx, capacity: number) {
+    super(ctx, capacity);
+    this.bits = new Uint8Array((capacity + 7) >> 3);
+  }
+
+  add(value: unknown): void {
+    const row = this.length;
+    if (typeof value === 'boolean') {
+      this.markValid();
+      if (value) this.bits[row >> 3]! |= 1 << (row & 7);
+    } else if (value === null || value === undefined) {
+      this.addNull(value);
+    } else {
+      this.wrong(value, 'a boolean');
+    }
+    this.length++;
+  }
+
+  finish(): Data {
+    return makeData({
+      type: new Bool(),
+      length: this.length,
+      nullCount: this.nullCount,
+      nullBitmap: this.bitmap(),
+      data: this.bits.subarray(0, (this.length + 7) >> 3),
+    });
+  }
+}
+
+/** Offsets into a child column, for lists and maps. */
+class Offsets {
+  values: Int32Array;
+  count = 0;
+
+  constructor(rows: number) {
+    this.values = new Int32Array(rows + 1);
+  }
+
+  push(end: number): void {
+    this.values[++this.count] = end;
+  }
+
+  finish(): Int32Array {
+    return this.values.subarray(0, this.count + 1);
+  }
+}
+
+class ListStringBuilder extends BaseBuilder {
+  private readonly offsets: Offsets;
+  private readonly items: ByteColumn;
+
+  constructor(ctx: Ctx, capacity: number) {
+    super(ctx, capacity);
+    this.offsets = new Offsets(capacity);
+    this.items = new ByteColumn(ctx, capacity);
+  }
+
+  add(value: unknown): void {
+    const row = this.length;
+    if (Array.isArray(value)) {
+      this.markValid();
+      for (const item of value) {
+        if (typeof item !== 'string') fail(this.ctx, row, `list item is ${describe(item)}, not a string`);
+        this.items.addString(item, row);
+      }
+    } else if (value === null || value === undefined) {
+      this.addNull(value);
+    } else {
+      this.wrong(value, 'an array of strings');
+    }
+    this.offsets.push(this.items.count);
+    this.length++;
+  }
+
+  finish(): Data {
+    const type = arrowType('list_string') as List<Utf8>;
+    return makeData({
+      type,
+      length: this.length,
+      nullCount: this.nullCount,
+      nullBitmap: this.bitmap(),
+      valueOffsets: this.offsets.finish(),
+      child: this.items.utf8(0, undefined),
+    });
+  }
+}
+
+class MapStringBuilder extends BaseBuilder {
+  private readonly offsets: Offsets;
+  private readonly keys: ByteColumn;
+  private readonly vals: ByteColumn;
+
+  constructor(ctx: Ctx, capacity: number) {
+    super(ctx, capacity);
+    this.offsets = new Offsets(capacity);
+    this.keys = new ByteColumn(ctx, 16);
+    this.vals = new ByteColumn(ctx, 16);
+  }
+
+  add(value: unknown): void {
+    const row = this.length;
+    if (value === null || value === undefined) {
+      this.addNull(value);
+    } else if (typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+      this.wrong(value, 'an object of strings');
+    } else {
+      this.markValid();
+      const map = value as Record<string, unknown>;
+      for (const key of Object.keys(map)) {
+        const v = map[key];
+        if (typeof v !== 'string')
+          fail(this.ctx, row, `map value of key ${JSON.stringify(key)} is ${describe(v)}`);
+        this.keys.addString(key, row);
+        this.vals.addString(v, row);
+      }
+    }
+    this.offsets.push(this.keys.count);
+    this.length++;
+  }
+
+  finish(): Data {
+    const type = arrowType('map_string_string') as Map_<Utf8, Utf8>;
+    const entries = makeData({
+      type: type.children[0]!.type,
+      length: this.keys.count,
+      nullCount: 0,
+      children: [this.keys.utf8(0, undefined), this.vals.utf8(0, undefined)],
+    });
+    return makeData({
+      type,
+      length: this.length,
+      nullCount: this.nullCount,
+      nullBitmap: this.bitmap(),
+      valueOffsets: this.offsets.finish(),
+      child: entries,
+    });
+  }
+}
+
+function builderFor(ctx: Ctx, capacity: number): ColumnBuilder {
+  switch (ctx.column.type) {
     case 'string':
-      return utf8Data(values as (string | null)[], bitmap, nullCount, ctx);
-    case 'int32': {
-      const data = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v === null) continue;
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
-          fail(ctx, i, `expected a 32-bit integer, got ${describe(v)}`);
-        }
-        data[i] = v;
-      }
-      return makeData({ type: new Int32(), length: n, nullCount, nullBitmap: bitmap, data });
-    }
-    case 'int64': {
-      const data = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v !== null) data[i] = integerAt(ctx, i, v);
-      }
-      return makeData({ type: new Int64(), length: n, nullCount, nullBitmap: bitmap, data });
-    }
-    case 'float64': {
-      const data = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v !== null) data[i] = numberAt(ctx, i, v);
-      }
-      return makeData({ type: new Float64(), length: n, nullCount, nullBitmap: bitmap, data });
-    }
-    case 'timestamp_ms': {
-      const data = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v === null) continue;
-        if (typeof v === 'bigint') {
-          data[i] = v;
-        } else if (typeof v === 'number' && Number.isFinite(v)) {
-          // Epoch ms may carry sub-ms fractions (X-Ray times are float seconds); the column is ms.
-          data[i] = BigInt(Math.floor(v));
-        } else {
-          fail(ctx, i, `expected epoch milliseconds, got ${describe(v)}`);
-        }
-      }
-      return makeData({
-        type: new TimestampMillisecond('UTC'),
-        length: n,
-        nullCount,
-        nullBitmap: bitmap,
-        data,
-      });
-    }
-    case 'bool': {
-      const data = new Uint8Array((n + 7) >> 3);
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v === null) continue;
-        if (typeof v !== 'boolean') fail(ctx, i, `expected a boolean, got ${describe(v)}`);
-        if (v) data[i >> 3]! |= 1 << (i & 7);
-      }
-      return makeData({ type: new Bool(), length: n, nullCount, nullBitmap: bitmap, data });
-    }
-    case 'binary': {
-      let total = 0;
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v === null) continue;
-        if (!(v instanceof Uint8Array)) fail(ctx, i, `expected a Uint8Array, got ${describe(v)}`);
-        total += v.length;
-      }
-      const offsets = new Int32Array(n + 1);
-      const sink = new ByteSink(total);
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v !== null) sink.writeBytes(v as Uint8Array);
-        checkOffset(ctx, i, sink.length);
-        offsets[i + 1] = sink.length;
-      }
-      return makeData({
-        type: new Binary(),
-        length: n,
-        nullCount,
-        nullBitmap: bitmap,
-        valueOffsets: offsets,
-        data: sink.finish(),
-      });
-    }
-    case 'list_string': {
-      const offsets = new Int32Array(n + 1);
-      const items: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v !== null) {
-          if (!Array.isArray(v)) fail(ctx, i, `expected an array of strings, got ${describe(v)}`);
-          for (const item of v) {
-            if (typeof item !== 'string') fail(ctx, i, `list item is ${describe(item)}, not a string`);
-            items.push(item);
-          }
-        }
-        checkOffset(ctx, i, items.length);
-        offsets[i + 1] = items.length;
-      }
-      const type = arrowType('list_string') as List<Utf8>;
-      return makeData({
-        type,
-        length: n,
-        nullCount,
-        nullBitmap: bitmap,
-        valueOffsets: offsets,
-        child: utf8Data(items, undefined, 0, ctx),
-      });
-    }
-    case 'map_string_string': {
-      const offsets = new Int32Array(n + 1);
-      const keys: string[] = [];
-      const vals: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (v !== null) {
-          if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
-            fail(ctx, i, `expected an object of strings, got ${describe(v)}`);
-          }
-          for (const [k, val] of Object.entries(v)) {
-            if (typeof val !== 'string')
-              fail(ctx, i, `map value of key ${JSON.stringify(k)} is ${describe(val)}`);
-            keys.push(k);
-            vals.push(val);
-          }
-        }
-        checkOffset(ctx, i, keys.length);
-        offsets[i + 1] = keys.length;
-      }
-      const type = arrowType('map_string_string') as Map_<Utf8, Utf8>;
-      const entryType = type.children[0]!.type;
-      const entries = makeData({
-        type: entryType,
-        length: keys.length,
-        nullCount: 0,
-        children: [utf8Data(keys, undefined, 0, ctx), utf8Data(vals, undefined, 0, ctx)],
-      });
-      return makeData({
-        type,
-        length: n,
-        nullCount,
-        nullBitmap: bitmap,
-        valueOffsets: offsets,
-        child: entries,
-      });
-    }
+      return new Utf8Builder(ctx, capacity);
+    case 'int32':
+      return new Int32Builder(ctx, capacity);
+    case 'int64':
+      return new Int64Builder(ctx, capacity, false);
+    case 'timestamp_ms':
+      return new Int64Builder(ctx, capacity, true);
+    case 'float64':
+      return new Float64Builder(ctx, capacity);
+    case 'bool':
+      return new BoolBuilder(ctx, capacity);
+    case 'binary':
+      return new BinaryBuilder(ctx, capacity);
+    case 'list_string':
+      return new ListStringBuilder(ctx, capacity);
+    case 'map_string_string':
+      return new MapStringBuilder(ctx, capacity);
   }
+}
+
+/** Hands every row's values, column by column, to the builders. */
+type RowReader = (rows: readonly object[], builders: readonly ColumnBuilder[]) => void;
+
+/**
+ * The row loop of a table, compiled once per table with one property read and one `add` call per
+ * column written out. Each of those sites then sees one property name and one builder class, so
+ * V8 can inline them; a loop over the columns reading `row[name]` makes a single site see every
+ * name, a lookup several times slower per value. Rows are visited once each, so a row's fields and
+ * strings are read while they are still in the CPU cache. Names enter the code as JSON string
+ * literals, so no column name can change what the code does.
+ */
+function compiledReader(def: TableDef): RowReader | null {
+  const body = [
+    '"use strict";',
+    ...def.columns.map((_, j) => `const b${j} = builders[${j}];`),
+    'for (let i = 0; i < rows.length; i++) {',
+    '  const r = rows[i];',
+    ...def.columns.map((c, j) => `  b${j}.add(r[${JSON.stringify(c.name)}]);`),
+    '}',
+  ].join('\n');
+  try {
+    return new Function('rows', 'builders', body) as RowReader;
+  } catch {
+    // Code generation from strings is disabled (e.g. --disallow-code-generation-from-strings).
+    return null;
+  }
+}
+
+/** The same loop without compiled code: slower, for runtimes that forbid it. */
+function genericReader(def: TableDef): RowReader {
+  const names = def.columns.map((c) => c.name);
+  return (rows, builders) => {
+    for (const row of rows) {
+      const r = row as Record<string, unknown>;
+      for (let j = 0; j < names.length; j++) builders[j]!.add(r[names[j]!]);
+    }
+  };
+}
+
+const readers = new WeakMap<TableDef, RowReader>();
+
+function readerOf(def: TableDef): RowReader {
+  let reader = readers.get(def);
+  if (!reader) {
+    reader = compiledReader(def) ?? genericReader(def);
+    readers.set(def, reader);
+  }
+  return reader;
+}
+
+function buildTable(def: TableDef, rows: readonly object[], reader: RowReader): Table {
+  const schema = arrowSchema(def);
+  const builders = def.columns.map((column) => builderFor({ table: def.name, column }, rows.length));
+  reader(rows, builders);
+  const struct = makeData({
+    type: new Struct(schema.fields),
+    length: rows.length,
+    nullCount: 0,
+    children: builders.map((b) => b.finish()),
+  });
+  return new Table(schema, [new RecordBatch(schema, struct)]);
 }
 
 /**
@@ -421,13 +734,16 @@ function buildColumn(ctx: Ctx, rows: readonly object[]): Data {
  * table.numRows === traceRows.length;
  */
 export function buildArrowTable(def: TableDef, rows: readonly object[]): Table {
-  const schema = arrowSchema(def);
-  const children = def.columns.map((column) => buildColumn({ table: def.name, column }, rows));
-  const struct = makeData({
-    type: new Struct(schema.fields),
-    length: rows.length,
-    nullCount: 0,
-    children,
-  });
-  return new Table(schema, [new RecordBatch(schema, struct)]);
+  return buildTable(def, rows, readerOf(def));
+}
+
+/**
+ * {@link buildArrowTable} without the compiled row loop, as it runs where code generation from
+ * strings is forbidden. Exported so tests can hold both paths to the same result.
+ *
+ * @example
+ * buildArrowTableGeneric(SPANS, rows).numRows === rows.length;
+ */
+export function buildArrowTableGeneric(def: TableDef, rows: readonly object[]): Table {
+  return buildTable(def, rows, genericReader(def));
 }

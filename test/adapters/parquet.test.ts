@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeParquet, encodeParquet } from '../../lib/adapters/parquet.js';
-import { REGRESSIONS, TABLES, type TableDef } from '../../lib/core/tables.js';
+import { REGRESSIONS, SPANS, TABLES, type TableDef } from '../../lib/core/tables.js';
 
 const REGRESSIONS_COLUMNS = REGRESSIONS.columns.length;
 
@@ -62,21 +62,33 @@ describe('encodeParquet', () => {
     },
   );
 
-  it('writes ZSTD with dictionaries and column statistics', async () => {
-    const def = TABLES[0]!;
+  it('writes ZSTD, with dictionaries only where values repeat, and column statistics', async () => {
+    // Prepare: random rows have unique trace IDs; give `service` three values that repeat.
+    const def = SPANS;
+    const rows = randomRows(def, 2000, 7).map((r, i) => ({
+      ...r,
+      service: ['orders', 'cart', 'pay'][i % 3],
+    }));
     const file = path.join(dir, 'meta.parquet');
-    await writeFile(file, await encodeParquet(def, randomRows(def, 2000, 7)));
+    await writeFile(file, await encodeParquet(def, rows));
 
+    // Act
     const meta = await withDuckDb((q) =>
       q(
         `SELECT path_in_schema, compression, encodings, stats_min_value, stats_max_value FROM parquet_metadata('${file}')`,
       ),
     );
 
+    // Assess
+    const encodings = (column: string) => String(meta.find((m) => m.path_in_schema === column)!.encodings);
     expect(meta.length).toBeGreaterThanOrEqual(def.columns.length);
     expect(new Set(meta.map((m) => m.compression))).toEqual(new Set(['ZSTD']));
+    expect(encodings('service')).toMatch(/DICTIONARY/);
+    expect(encodings('depth')).toMatch(/DICTIONARY/);
+    expect(encodings('trace_id')).not.toMatch(/DICTIONARY/);
+    expect(encodings('duration_ms')).not.toMatch(/DICTIONARY/);
+    expect(encodings('start_time')).not.toMatch(/DICTIONARY/);
     const traceId = meta.find((m) => m.path_in_schema === 'trace_id')!;
-    expect(String(traceId.encodings)).toMatch(/DICTIONARY/);
     expect(traceId.stats_min_value).not.toBeNull();
     expect(traceId.stats_max_value).not.toBeNull();
   });
