@@ -15,25 +15,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire as moduleRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type Table as ArrowTable,
-  type Data,
-  DataType,
-  tableFromIPC,
-  tableToIPC,
-  type Utf8,
-} from 'apache-arrow';
+import { type Table as ArrowTable, DataType, type Schema, tableFromIPC, tableToIPC } from 'apache-arrow';
 import {
   Compression,
   EnabledStatistics,
   initSync,
   readParquet,
   Table as WasmTable,
+  type WriterProperties,
   WriterPropertiesBuilder,
   WriterVersion,
   writeParquet,
 } from 'parquet-wasm/esm';
-import { buildArrowTable } from '../core/arrow.js';
+import { arrowSchema, buildArrowTable } from '../core/arrow.js';
 import { ConfigError, LakeError } from '../core/errors.js';
 import type { TableDef } from '../core/tables.js';
 
@@ -114,49 +108,29 @@ export function parquetWasmPath(): string {
   return found?.path ?? '';
 }
 
-/** Values of a string column looked at to judge whether a dictionary pays. */
-const DICTIONARY_SAMPLE = 1024;
-/** Above this share of distinct values in the sample, a string column is written plain. */
-const MAX_DICTIONARY_SHARE = 1 / 16;
-
-/** Distinct values among the first non-null values of a Utf8 column, from its raw buffers. */
-function sampledDistinctShare(data: Data<Utf8>): number {
-  const offsets = data.valueOffsets;
-  const bytes = data.values;
-  const seen = new Set<number>();
-  let taken = 0;
-  for (let i = 0; i < data.length && taken < DICTIONARY_SAMPLE; i++) {
-    if (!data.getValid(i)) continue;
-    // FNV-1a over the value's bytes: a collision only makes the share look a little lower.
-    let h = 0x811c9dc5;
-    for (let k = offsets[i]!; k < offsets[i + 1]!; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
-    seen.add(h);
-    taken++;
-  }
-  return taken === 0 ? 0 : seen.size / taken;
-}
+/**
+ * String columns whose values mostly differ from row to row (span, segment and trace IDs: a spans
+ * part has about one trace ID per ten rows). A dictionary would hash every value and save nothing.
+ */
+const DISTINCT_STRING_COLUMNS = new Set(['trace_id', 'id', 'parent_id', 'segment_id']);
 
 /**
- * Columns written without a dictionary: floats and timestamps (measured on a 50,000-row spans
- * part: smaller and faster plain, ZSTD finds their repeats anyway), and string columns whose
- * values mostly differ (IDs, trace IDs), where the writer would hash every value into a
- * dictionary that saves nothing. The choice depends only on the table's contents, so identical
- * rows still give identical bytes.
+ * Columns written without a dictionary: floats and timestamps, and the mostly-distinct string
+ * columns. Measured on a 50,000-row spans part, each of these is smaller and faster to encode
+ * plain (ZSTD finds the repeats anyway); strings that repeat (service, name, path, ...) keep it.
  */
-export function plainColumns(table: ArrowTable): string[] {
-  const out: string[] = [];
-  for (const field of table.schema.fields) {
-    if (DataType.isFloat(field.type) || DataType.isTimestamp(field.type)) {
-      out.push(field.name);
-    } else if (DataType.isUtf8(field.type)) {
-      const data = table.getChild(field.name)?.data[0] as Data<Utf8> | undefined;
-      if (data && sampledDistinctShare(data) > MAX_DICTIONARY_SHARE) out.push(field.name);
-    }
-  }
-  return out;
+export function plainColumns(schema: Schema): string[] {
+  return schema.fields
+    .filter(
+      (f) =>
+        DataType.isFloat(f.type) ||
+        DataType.isTimestamp(f.type) ||
+        (DataType.isUtf8(f.type) && DISTINCT_STRING_COLUMNS.has(f.name)),
+    )
+    .map((f) => f.name);
 }
 
-function writerProperties(table: ArrowTable) {
+function propertiesFor(schema: Schema): WriterProperties {
   let builder = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setDictionaryEnabled(true)
@@ -166,8 +140,21 @@ function writerProperties(table: ArrowTable) {
     // A fixed writer name: the default carries the library version, which would change the
     // bytes of identical rows after an upgrade.
     .setCreatedBy('tracelake');
-  for (const name of plainColumns(table)) builder = builder.setColumnDictionaryEnabled(name, false);
+  for (const name of plainColumns(schema)) builder = builder.setColumnDictionaryEnabled(name, false);
   return builder.build();
+}
+
+/**
+ * The writer settings of every lake object of a table (a fresh object per call: parquet-wasm's
+ * writers take ownership of it). For writers other than `encodeParquet`, such as a stream of
+ * record batches, so that all write the same bytes.
+ *
+ * @example
+ * writeParquet(wasmTable, parquetWriterProperties(SPANS));
+ */
+export function parquetWriterProperties(def: TableDef): WriterProperties {
+  ensureWasm();
+  return propertiesFor(arrowSchema(def));
 }
 
 /**
@@ -179,7 +166,7 @@ export function encodeArrowTable(table: ArrowTable, what = 'table'): Uint8Array 
   const ipc = tableToIPC(table, 'stream');
   try {
     // writeParquet takes ownership of (and frees) the wasm table and the properties.
-    return writeParquet(WasmTable.fromIPCStream(ipc), writerProperties(table));
+    return writeParquet(WasmTable.fromIPCStream(ipc), propertiesFor(table.schema));
   } catch (err) {
     throw new LakeError(
       `cannot encode ${what} as Parquet: ${err instanceof Error ? err.message : String(err)}`,

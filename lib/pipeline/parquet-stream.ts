@@ -10,34 +10,11 @@
  * The output depends only on the rows and the batch size.
  */
 import { tableToIPC } from 'apache-arrow';
-import {
-  Compression,
-  EnabledStatistics,
-  type RecordBatch,
-  transformParquetStream,
-  Table as WasmTable,
-  WriterPropertiesBuilder,
-  WriterVersion,
-} from 'parquet-wasm/esm';
-import { parquetWasmPath, ROW_GROUP_ROWS } from '../adapters/parquet.js';
+import { type RecordBatch, transformParquetStream, Table as WasmTable } from 'parquet-wasm/esm';
+import { parquetWasmPath, parquetWriterProperties } from '../adapters/parquet.js';
 import { buildArrowTable } from '../core/arrow.js';
 import { LakeError } from '../core/errors.js';
 import type { TableDef } from '../core/tables.js';
-
-/**
- * The writer settings of `encodeParquet` (lib/adapters/parquet.ts), which does not export them; a
- * test checks that one batch encodes to the same bytes, so the two cannot drift apart unseen.
- */
-function writerProperties() {
-  return new WriterPropertiesBuilder()
-    .setCompression(Compression.ZSTD)
-    .setDictionaryEnabled(true)
-    .setStatisticsEnabled(EnabledStatistics.Page)
-    .setMaxRowGroupSize(ROW_GROUP_ROWS)
-    .setWriterVersion(WriterVersion.V1)
-    .setCreatedBy('tracelake')
-    .build();
-}
 
 /**
  * Encodes the rows of `batches` (in order) as one Parquet object. Empty batches are skipped; at
@@ -69,7 +46,7 @@ export async function encodeParquetBatches(
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
-    const output = await transformParquetStream(input, writerProperties());
+    const output = await transformParquetStream(input, parquetWriterProperties(def));
     const reader = (output as ReadableStream<Uint8Array>).getReader();
     for (;;) {
       const { done, value } = await reader.read();
