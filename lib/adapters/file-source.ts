@@ -3,8 +3,9 @@
  * `.json` files hold one JSON value; `.ndjson`/`.jsonl` files hold one per line and are streamed,
  * so a large folder is never in memory at once. Any of them may be gzipped (`.gz`).
  */
+import { isAscii } from 'node:buffer';
 import { createReadStream, type Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -87,7 +88,7 @@ export class FileSource implements TraceSource {
         yield this.unreadable(file, tooBig(size, this.maxJsonBytes));
         return;
       }
-      text = await readCapped(open(file, gzip), this.maxJsonBytes);
+      text = await readText(file, gzip, this.maxJsonBytes);
     } catch (err) {
       yield this.unreadable(file, describeError(err));
       return;
@@ -185,7 +186,16 @@ function open(file: string, gzip: boolean): Readable {
   return raw.pipe(gunzip);
 }
 
-async function readCapped(stream: Readable, maxBytes: number): Promise<string> {
+/** A whole file's text: one read for a plain file, a capped stream for a gzipped one. */
+async function readText(file: string, gzip: boolean, maxBytes: number): Promise<string> {
+  const bytes = gzip ? await readCapped(open(file, true), maxBytes) : await readFile(file);
+  // The size was checked before reading; this catches a file that grew in between.
+  if (bytes.length > maxBytes) throw new Error(tooBig(bytes.length, maxBytes, true));
+  // Pure ASCII (the usual API response) decodes as Latin-1, a plain copy, to the string UTF-8 gives.
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+}
+
+async function readCapped(stream: Readable, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -198,7 +208,7 @@ async function readCapped(stream: Readable, maxBytes: number): Promise<string> {
   } finally {
     stream.destroy();
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function tooBig(bytes: number, limit: number, atLeast = false): string {
