@@ -1,8 +1,8 @@
-import { type DataType, type Table, type Vector, vectorFromArray } from 'apache-arrow';
+import { type DataType, type Table, tableToIPC, type Vector, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { arrowSchema, buildArrowTable } from '../../lib/core/arrow.js';
+import { arrowSchema, buildArrowTable, buildArrowTableGeneric } from '../../lib/core/arrow.js';
 import { LakeError } from '../../lib/core/errors.js';
-import { SPANS, SUBSEGMENT_STATS, TABLES, type TableDef } from '../../lib/core/tables.js';
+import { SPANS, SUBSEGMENT_STATS, TABLES, type TableDef, TRACES } from '../../lib/core/tables.js';
 import { prng, randomRows } from '../helpers/lake-rows.js';
 
 /** A comparable form of one Arrow cell (bigints, typed arrays, lists and maps made plain). */
@@ -121,5 +121,97 @@ describe('buildArrowTable', () => {
     expect(() => buildArrowTable(SUBSEGMENT_STATS, badList)).toThrow(
       /exemplar_trace_ids, row 0: list item is null/,
     );
+  });
+
+  it('builds the same buffers with the compiled row loop and the generic one', () => {
+    for (const def of TABLES) {
+      // Prepare: unicode, empty strings and nulls (the shared random rows mix them).
+      const rows = randomRows(def, 3000, 5 + def.columns.length);
+
+      // Act
+      const compiled = tableToIPC(buildArrowTable(def, rows), 'stream');
+      const generic = tableToIPC(buildArrowTableGeneric(def, rows), 'stream');
+
+      // Assess
+      expect(Buffer.from(compiled).equals(Buffer.from(generic)), def.name).toBe(true);
+    }
+  });
+
+  it('keeps strings exact whether a column is all ASCII or not, empty strings and nulls included', () => {
+    const values = [
+      'plain',
+      '',
+      null,
+      'Grüße',
+      '注文',
+      '🚀 launch',
+      'x'.repeat(300),
+      'lone \ud800 surrogate',
+      null,
+      'end',
+    ];
+    const base = randomRows(SPANS, 1)[0]!;
+    const ascii = values.map((v) => ({
+      ...base,
+      http_url: v === null ? null : v.replace(/[\u0080-\uffff]/g, '?'),
+    }));
+    const mixed = values.map((v) => ({ ...base, http_url: v }));
+    for (const rows of [ascii, mixed]) {
+      const table = buildArrowTable(SPANS, rows);
+      const back = rows.map((_, i) => cell(table, 'http_url', i));
+      // A lone surrogate is not valid UTF-8: it is written as U+FFFD, as TextEncoder does.
+      expect(back).toEqual(
+        rows.map((r) => (r.http_url === null ? null : r.http_url.replace('\ud800', '\ufffd'))),
+      );
+    }
+  });
+
+  it('writes 64-bit integers and timestamps exactly, negative and beyond 32 bits', () => {
+    const base = randomRows(SUBSEGMENT_STATS, 1)[0]!;
+    const counts = [
+      0,
+      1,
+      -1,
+      2 ** 32,
+      2 ** 32 + 5,
+      -(2 ** 32) - 5,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+    ];
+    const rows = counts.map((count, i) => ({
+      ...base,
+      count,
+      error_count: BigInt(count) * 3n,
+      window_start: -1.5 + i,
+    }));
+    const table = buildArrowTable(SUBSEGMENT_STATS, rows);
+    expect(rows.map((_, i) => cell(table, 'count', i))).toEqual(counts.map((c) => BigInt(c)));
+    expect(rows.map((_, i) => cell(table, 'error_count', i))).toEqual(counts.map((c) => BigInt(c) * 3n));
+    // Epoch ms are floored, also before 1970.
+    expect(rows.map((_, i) => cell(table, 'window_start', i))).toEqual(
+      rows.map((_, i) => Math.floor(-1.5 + i)),
+    );
+  });
+
+  it('rejects integers and timestamps that do not fit 64 bits, naming the row', () => {
+    const base = randomRows(SUBSEGMENT_STATS, 2);
+    const unsafe = base.map((r, i) => (i === 1 ? { ...r, count: 2 ** 60 } : r));
+    expect(() => buildArrowTable(SUBSEGMENT_STATS, unsafe)).toThrow(
+      /column count, row 1: expected an integer/,
+    );
+    const wide = base.map((r, i) => (i === 1 ? { ...r, count: 2n ** 63n } : r));
+    expect(() => buildArrowTable(SUBSEGMENT_STATS, wide)).toThrow(
+      /column count, row 1: expected a 64-bit integer/,
+    );
+    const late = base.map((r, i) => (i === 0 ? { ...r, window_start: 2 ** 70 } : r));
+    expect(() => buildArrowTable(SUBSEGMENT_STATS, late)).toThrow(
+      /column window_start, row 0: expected epoch milliseconds/,
+    );
+  });
+
+  it('builds an empty table with every column', () => {
+    const table = buildArrowTable(TRACES, []);
+    expect(table.numRows).toBe(0);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(TRACES.columns.map((c) => c.name));
   });
 });
