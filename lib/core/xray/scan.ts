@@ -567,6 +567,66 @@ function skipValue(depth: number): void {
   else bail();
 }
 
+// Recent low-cardinality values (names, operations, resources, annotations), one string each: the
+// rows that repeat them share it, which saves copies and lets later map lookups reuse its hash.
+const SHARED_SLOTS = 4096;
+const shared: (string | undefined)[] = new Array<string | undefined>(SHARED_SLOTS).fill(undefined);
+const decoder = new TextDecoder();
+
+/** The string at `pos` (a `"`), as `readString` reads it, as the one shared string of its value. */
+function readSharedString(): string {
+  const start = pos + 1;
+  const bytes = b;
+  let p = start;
+  let h = 0x811c9dc5;
+  let c = bytes[p]!;
+  while (c !== 34) {
+    // Escaped values are rare: read them plainly (`pos` is still at the opening quote).
+    if (c === 92) return readString();
+    if (c < 32) bail();
+    h = Math.imul(h ^ c, 0x01000193);
+    c = bytes[++p]!;
+  }
+  pos = p + 1;
+  const slot = (h ^ (h >>> 15)) & (SHARED_SLOTS - 1);
+  const known = shared[slot];
+  if (known !== undefined && known.length === p - start && sameText(start, known)) return known;
+  // A copy, not a slice of the document: a slice would keep its whole document alive from the table.
+  const fresh = decoder.decode(bytes.subarray(start, p));
+  shared[slot] = fresh;
+  return fresh;
+}
+
+/** `stringValue`, shared. */
+function sharedStringValue(): string {
+  if (ws() !== 34) bail();
+  return readSharedString();
+}
+
+/** `optionalString`, shared. */
+function optionalSharedString(): string | null {
+  const c = ws();
+  if (c === 34) return readSharedString();
+  if (c === 110) {
+    skipLiteral('null');
+    return null;
+  }
+  return bail();
+}
+
+// The names cut out of queue URLs, topic ARNs and function ARNs, by the (shared) value they came from.
+const resourceNames = new Map<string, string>();
+
+function nameOf(value: string, cut: (v: string) => string): string {
+  let name = resourceNames.get(value);
+  if (name === undefined) {
+    if (resourceNames.size >= SHARED_SLOTS) resourceNames.clear();
+    name = cut(value);
+    resourceNames.set(value, name);
+  }
+  return name;
+}
+
 /** A string value, or a bail for anything else. */
 function stringValue(): string {
   if (ws() !== 34) bail();
@@ -659,7 +719,7 @@ function readRequest(): void {
     if (len === 6 && same(keyStart, W.method)) {
       if (seen & 1) bail();
       seen |= 1;
-      httpMethod = optionalString();
+      httpMethod = optionalSharedString();
     } else if (len === 3 && same(keyStart, W.url)) {
       if (seen & 2) bail();
       seen |= 2;
@@ -708,7 +768,7 @@ let awsFirstName: string | null = null;
 /** A value that the slow path reads with `optionalString` only when no earlier resource was found. */
 function lateString(): string | null | typeof NOT_STRING {
   const c = ws();
-  if (c === 34) return readString();
+  if (c === 34) return readSharedString();
   if (c === 110) {
     skipLiteral('null');
     return null;
@@ -728,7 +788,7 @@ function readAws(): void {
       if (len === 9) {
         if (same(k, W.operation)) {
           bit = 1;
-          awsOperation = optionalString();
+          awsOperation = optionalSharedString();
         } else if (same(k, W.queue_url)) {
           bit = 2;
           awsQueue = lateString();
@@ -769,7 +829,7 @@ function firstNameOf(): string | null {
     return null;
   }
   let first: string | null = null;
-  if (ws() === 34) first = readString();
+  if (ws() === 34) first = readSharedString();
   else skipValue(1);
   while (more(93)) skipValue(1);
   return first;
@@ -782,11 +842,11 @@ function resourceOf(): string | null {
   if (awsBucket === NOT_STRING) bail();
   if (awsBucket) return awsBucket;
   if (awsQueue === NOT_STRING) bail();
-  if (awsQueue) return queueName(awsQueue);
+  if (awsQueue) return nameOf(awsQueue, queueName);
   if (awsTopic === NOT_STRING) bail();
-  if (awsTopic) return topicName(awsTopic);
+  if (awsTopic) return nameOf(awsTopic, topicName);
   if (awsFunction === NOT_STRING) bail();
-  if (awsFunction) return functionName(awsFunction);
+  if (awsFunction) return nameOf(awsFunction, functionName);
   return awsFirstName ? awsFirstName : null;
 }
 
@@ -803,7 +863,7 @@ function readSql(): void {
     } else if (len === 13 && same(keyStart, W.database_type)) {
       if (seen & 2) bail();
       seen |= 2;
-      sqlDatabaseType = optionalString();
+      sqlDatabaseType = optionalSharedString();
     } else {
       skipValue(0);
     }
@@ -818,7 +878,7 @@ function readService(): void {
     if (len === 7 && same(keyStart, W.version)) {
       if (seen) bail();
       seen = true;
-      serviceVersion = optionalString();
+      serviceVersion = optionalSharedString();
     } else {
       skipValue(0);
     }
@@ -835,12 +895,12 @@ function readAnnotations(): Record<string, string> | null {
   const out: Record<string, string> = Object.create(null);
   do {
     if (ws() !== 34) bail();
-    const key = readString();
+    const key = readSharedString();
     expectColon();
     if (out[key] !== undefined) bail();
     const c = ws();
     let value: string;
-    if (c === 34) value = readString();
+    if (c === 34) value = readSharedString();
     else if (c === 116) {
       skipLiteral('true');
       value = 'true';
@@ -876,8 +936,11 @@ function checkCause(): void {
 }
 
 function namespaceValue(): Namespace {
+  // The literals themselves, so every node shares them.
   const value = stringValue();
-  if (value === 'aws' || value === 'remote' || value === 'local') return value;
+  if (value === 'aws') return 'aws';
+  if (value === 'remote') return 'remote';
+  if (value === 'local') return 'local';
   return bail();
 }
 
@@ -972,7 +1035,7 @@ function readNode(depth: number, where: LazyPointer | string, location: SourceLo
       }
       switch (key) {
         case K_NAME:
-          name = stringValue();
+          name = sharedStringValue();
           if (name.length === 0 || name.length > MAX_NAME_LENGTH) bail();
           break;
         case K_ID:
@@ -1018,7 +1081,7 @@ function readNode(depth: number, where: LazyPointer | string, location: SourceLo
           namespace = namespaceValue();
           break;
         case K_ORIGIN:
-          origin = stringValue();
+          origin = sharedStringValue();
           break;
         case K_HTTP:
           if (objectOrNull()) {
