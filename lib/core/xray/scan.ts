@@ -1,12 +1,12 @@
 /**
  * A fast path for segment documents held as JSON text (the X-Ray API's `Document`): reads the text
- * once, char by char, keeps only the fields a `SpanNode` needs and builds the same tree that
+ * once, as bytes, keeps only the fields a `SpanNode` needs and builds the same tree that
  * `JSON.parse` + `parseSegmentDocument` build, without the intermediate object tree.
  *
  * It is a filter, not a second validator: whenever a document is anything but plainly valid
  * (bad JSON, a field the slow path would reject, a duplicate key, an escaped key, deep nesting,
- * a number it cannot convert exactly) it answers `null` and the slow path decides, so rejection
- * messages and locations come from one place only.
+ * a non-ASCII character) it answers `null` and the slow path decides, so rejection messages and
+ * locations come from one place only.
  */
 import { functionName, queueName, topicName } from '../aws-names.js';
 import type { Namespace, SourceLocation, SpanKind, SpanNode } from '../model.js';

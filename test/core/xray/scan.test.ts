@@ -246,6 +246,8 @@ describe('scanSegmentDocument on edge cases', () => {
     ['a subsegment without parent_id', doc(',"type":"subsegment"')],
     ['a null end_time', doc('').replace('1478293361.449', 'null')],
     ['a non-string table_name before an empty one', doc(',"aws":{"table_name":"","bucket_name":7}')],
+    // Valid, but read as bytes only when every character is ASCII.
+    ['a non-ASCII character', doc(',"origin":"caf\u00e9 \u{1f600}"')],
   ];
   it.each(cases)('leaves %s to the slow path', (_what, text) => {
     expect(scanSegmentDocument(text, ctx)).toBeNull();
