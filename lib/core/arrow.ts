@@ -108,6 +108,17 @@ interface ColumnBuilder {
   finish(): Data;
 }
 
+/** A copy of `a` with room for at least `need` elements (capacity doubled at least). */
+function grown<T extends Float64Array | Int32Array | Uint8Array | BigInt64Array>(
+  a: T,
+  need: number,
+  make: (length: number) => T,
+): T {
+  const next = make(Math.max(need, a.length * 2, 16));
+  next.set(a as never);
+  return next;
+}
+
 /** Validity bits and null count shared by the builders; rows are numbered by `length`. */
 abstract class BaseBuilder implements ColumnBuilder {
   length = 0;
@@ -133,19 +144,21 @@ abstract class BaseBuilder implements ColumnBuilder {
   }
 
   protected markValid(): void {
-    if (this.validity.length === 0) return;
+    if (!this.ctx.column.nullable) return;
     const row = this.length;
     if (row >> 3 >= this.validity.length) {
-      const next = new Uint8Array(Math.max(this.validity.length * 2, (row >> 3) + 1));
-      next.set(this.validity);
-      this.validity = next;
+      this.validity = grown(this.validity, (row >> 3) + 1, (n) => new Uint8Array(n));
     }
     this.validity[row >> 3]! |= 1 << (row & 7);
   }
 
   /** The bitmap, or undefined when there are no nulls so Arrow can skip it. */
   protected bitmap(): Uint8Array | undefined {
-    return this.nullCount === 0 ? undefined : this.validity.subarray(0, (this.length + 7) >> 3);
+    if (this.nullCount === 0) return undefined;
+    const bytes = (this.length + 7) >> 3;
+    // Rows added past the first capacity that were all null have no bitmap bytes yet.
+    if (this.validity.length < bytes) this.validity = grown(this.validity, bytes, (n) => new Uint8Array(n));
+    return this.validity.subarray(0, bytes);
   }
 
   protected wrong(value: unknown, expected: string): never {
@@ -278,7 +291,8 @@ class StringColumn {
     if (s.length > 0) {
       this.strings.push(s);
       this.chars += s.length;
-      if (this.chars > MAX_OFFSET) fail(this.ctx, row, 'column data exceeds 2 GiB in one part; write smaller parts');
+      if (this.chars > MAX_OFFSET)
+        fail(this.ctx, row, 'column data exceeds 2 GiB in one part; write smaller parts');
     }
     this.pushOffset();
   }
@@ -299,7 +313,14 @@ class StringColumn {
   utf8(nullCount: number, nullBitmap: Uint8Array | undefined): Data<Utf8> {
     const offsets = this.offsets.subarray(0, this.count + 1);
     const data = this.asciiBytes() ?? this.encodeEach(offsets);
-    return makeData({ type: new Utf8(), length: this.count, nullCount, nullBitmap, valueOffsets: offsets, data });
+    return makeData({
+      type: new Utf8(),
+      length: this.count,
+      nullCount,
+      nullBitmap,
+      valueOffsets: offsets,
+      data,
+    });
   }
 
   private asciiBytes(): Uint8Array | null {
@@ -351,6 +372,36 @@ class Utf8Builder extends BaseBuilder {
   }
 }
 
+/**
+ * A string column that copies each string's bytes as the row is added, so the rows and their
+ * strings are not kept alive until the table is finished (see ArrowTableBuilder).
+ */
+class Utf8CopyBuilder extends BaseBuilder {
+  private readonly col: ByteColumn;
+
+  constructor(ctx: Ctx, capacity: number) {
+    super(ctx, capacity);
+    this.col = new ByteColumn(ctx, capacity);
+  }
+
+  add(value: unknown): void {
+    if (typeof value === 'string') {
+      this.markValid();
+      this.col.addString(value, this.length);
+    } else if (value === null || value === undefined) {
+      this.addNull(value);
+      this.col.addEmpty();
+    } else {
+      this.wrong(value, 'a string');
+    }
+    this.length++;
+  }
+
+  finish(): Data {
+    return this.col.utf8(this.nullCount, this.bitmap());
+  }
+}
+
 class BinaryBuilder extends BaseBuilder {
   private readonly col: ByteColumn;
 
@@ -378,7 +429,7 @@ class BinaryBuilder extends BaseBuilder {
 }
 
 class Float64Builder extends BaseBuilder {
-  private readonly values: Float64Array;
+  private values: Float64Array;
 
   constructor(ctx: Ctx, capacity: number) {
     super(ctx, capacity);
@@ -386,6 +437,10 @@ class Float64Builder extends BaseBuilder {
   }
 
   add(value: unknown): void {
+    // Checked before any branch: null rows need their (zero) slot too.
+    if (this.length >= this.values.length) {
+      this.values = grown(this.values, this.length + 1, (n) => new Float64Array(n));
+    }
     if (typeof value === 'number') {
       this.markValid();
       this.values[this.length] = value;
@@ -409,7 +464,7 @@ class Float64Builder extends BaseBuilder {
 }
 
 class Int32Builder extends BaseBuilder {
-  private readonly values: Int32Array;
+  private values: Int32Array;
 
   constructor(ctx: Ctx, capacity: number) {
     super(ctx, capacity);
@@ -417,6 +472,9 @@ class Int32Builder extends BaseBuilder {
   }
 
   add(value: unknown): void {
+    if (this.length >= this.values.length) {
+      this.values = grown(this.values, this.length + 1, (n) => new Int32Array(n));
+    }
     if (typeof value === 'number' && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff) {
       this.markValid();
       this.values[this.length] = value;
@@ -441,8 +499,8 @@ class Int32Builder extends BaseBuilder {
 
 /** Int64 and timestamp columns: numbers written as 32-bit halves, bigints as they are. */
 class Int64Builder extends BaseBuilder {
-  private readonly words: Int32Array;
-  private readonly values: BigInt64Array;
+  private words: Int32Array;
+  private values: BigInt64Array;
 
   constructor(
     ctx: Ctx,
@@ -456,6 +514,10 @@ class Int64Builder extends BaseBuilder {
 
   add(value: unknown): void {
     const row = this.length;
+    if (row >= this.values.length) {
+      this.values = grown(this.values, row + 1, (n) => new BigInt64Array(n));
+      this.words = new Int32Array(this.values.buffer, this.values.byteOffset, this.values.length * 2);
+    }
     if (typeof value === 'number') {
       // Epoch ms may carry sub-ms fractions (X-Ray times are float seconds); the column is ms.
       const v = this.timestamp ? Math.floor(value) : value;
@@ -495,7 +557,7 @@ class Int64Builder extends BaseBuilder {
 }
 
 class BoolBuilder extends BaseBuilder {
-  private readonly bits: Uint8Array;
+  private bits: Uint8Array;
 
   constructor(ctx: Ctx, capacity: number) {
     super(ctx, capacity);
@@ -504,6 +566,7 @@ class BoolBuilder extends BaseBuilder {
 
   add(value: unknown): void {
     const row = this.length;
+    if (row >> 3 >= this.bits.length) this.bits = grown(this.bits, (row >> 3) + 1, (n) => new Uint8Array(n));
     if (typeof value === 'boolean') {
       this.markValid();
       if (value) this.bits[row >> 3]! |= 1 << (row & 7);
@@ -536,6 +599,9 @@ class Offsets {
   }
 
   push(end: number): void {
+    if (this.count + 1 >= this.values.length) {
+      this.values = grown(this.values, this.count + 2, (n) => new Int32Array(n));
+    }
     this.values[++this.count] = end;
   }
 
@@ -636,10 +702,10 @@ class MapStringBuilder extends BaseBuilder {
   }
 }
 
-function builderFor(ctx: Ctx, capacity: number): ColumnBuilder {
+function builderFor(ctx: Ctx, capacity: number, copyStrings: boolean): ColumnBuilder {
   switch (ctx.column.type) {
     case 'string':
-      return new Utf8Builder(ctx, capacity);
+      return copyStrings ? new Utf8CopyBuilder(ctx, capacity) : new Utf8Builder(ctx, capacity);
     case 'int32':
       return new Int32Builder(ctx, capacity);
     case 'int64':
@@ -711,7 +777,7 @@ function readerOf(def: TableDef): RowReader {
 
 function buildTable(def: TableDef, rows: readonly object[], reader: RowReader): Table {
   const schema = arrowSchema(def);
-  const builders = def.columns.map((column) => builderFor({ table: def.name, column }, rows.length));
+  const builders = def.columns.map((column) => builderFor({ table: def.name, column }, rows.length, false));
   reader(rows, builders);
   const struct = makeData({
     type: new Struct(schema.fields),
@@ -746,4 +812,94 @@ export function buildArrowTable(def: TableDef, rows: readonly object[]): Table {
  */
 export function buildArrowTableGeneric(def: TableDef, rows: readonly object[]): Table {
   return buildTable(def, rows, genericReader(def));
+}
+
+/** Hands one row's values, column by column, to the builders. */
+type RowAdder = (row: object, builders: readonly ColumnBuilder[]) => void;
+
+const adders = new WeakMap<TableDef, RowAdder>();
+
+/** Like {@link compiledReader}, for one row at a time. */
+function adderOf(def: TableDef): RowAdder {
+  let adder = adders.get(def);
+  if (adder) return adder;
+  const body = [
+    '"use strict";',
+    ...def.columns.map((c, j) => `builders[${j}].add(row[${JSON.stringify(c.name)}]);`),
+  ].join('\n');
+  try {
+    adder = new Function('row', 'builders', body) as RowAdder;
+  } catch {
+    const names = def.columns.map((c) => c.name);
+    adder = (row, builders) => {
+      const r = row as Record<string, unknown>;
+      for (let j = 0; j < names.length; j++) builders[j]!.add(r[names[j]!]);
+    };
+  }
+  adders.set(def, adder);
+  return adder;
+}
+
+/**
+ * Builds an Arrow table row by row as rows arrive, copying each row's values into the column
+ * buffers at once (strings as UTF-8 bytes), so a caller that would otherwise hold tens of thousands
+ * of row objects until a part is written can let them go: they then die young instead of being
+ * copied by every minor GC and promoted. The table is the one {@link buildArrowTable} gives for
+ * the same rows.
+ *
+ * @throws LakeError from `add`, naming table, column and row, when a value does not fit its
+ *   column; the builder cannot be used after that.
+ * @example
+ * const part = new ArrowTableBuilder(SPANS, 50_000);
+ * for (const row of rows) part.add(row);
+ * const table = part.finish(); // table.numRows === rows.length
+ */
+export class ArrowTableBuilder {
+  private builders: ColumnBuilder[];
+  private readonly adder: RowAdder;
+  private rows = 0;
+  private broken = false;
+
+  /** `capacity`: rows expected; buffers grow past it. */
+  constructor(
+    readonly def: TableDef,
+    private readonly capacity = 1024,
+  ) {
+    this.adder = adderOf(def);
+    this.builders = this.fresh();
+  }
+
+  /** Rows added since the builder was made or last finished. */
+  get length(): number {
+    return this.rows;
+  }
+
+  add(row: object): void {
+    if (this.broken) throw new LakeError(`table ${this.def.name}: builder used after a failed add`);
+    this.broken = true;
+    this.adder(row, this.builders);
+    this.broken = false;
+    this.rows++;
+  }
+
+  /** The table of the rows added so far; the builder starts over empty. */
+  finish(): Table {
+    if (this.broken) throw new LakeError(`table ${this.def.name}: builder used after a failed add`);
+    const schema = arrowSchema(this.def);
+    const struct = makeData({
+      type: new Struct(schema.fields),
+      length: this.rows,
+      nullCount: 0,
+      children: this.builders.map((b) => b.finish()),
+    });
+    this.builders = this.fresh();
+    this.rows = 0;
+    return new Table(schema, [new RecordBatch(schema, struct)]);
+  }
+
+  private fresh(): ColumnBuilder[] {
+    return this.def.columns.map((column) =>
+      builderFor({ table: this.def.name, column }, this.capacity, true),
+    );
+  }
 }

@@ -1,6 +1,11 @@
 import { type DataType, type Table, tableToIPC, type Vector, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { arrowSchema, buildArrowTable, buildArrowTableGeneric } from '../../lib/core/arrow.js';
+import {
+  ArrowTableBuilder,
+  arrowSchema,
+  buildArrowTable,
+  buildArrowTableGeneric,
+} from '../../lib/core/arrow.js';
 import { LakeError } from '../../lib/core/errors.js';
 import { SPANS, SUBSEGMENT_STATS, TABLES, type TableDef, TRACES } from '../../lib/core/tables.js';
 import { prng, randomRows } from '../helpers/lake-rows.js';
@@ -213,5 +218,49 @@ describe('buildArrowTable', () => {
     const table = buildArrowTable(TRACES, []);
     expect(table.numRows).toBe(0);
     expect(table.schema.fields.map((f) => f.name)).toEqual(TRACES.columns.map((c) => c.name));
+  });
+});
+
+describe('ArrowTableBuilder', () => {
+  it('gives the table buildArrowTable gives, past its capacity and part after part', () => {
+    for (const def of TABLES) {
+      // Prepare: two parts, the first larger than the capacity so every buffer grows.
+      const rows = randomRows(def, 2500, 3 + def.columns.length);
+      const parts = [rows.slice(0, 2000), rows.slice(2000), []];
+      const builder = new ArrowTableBuilder(def, 100);
+
+      for (const part of parts) {
+        // Act
+        for (const row of part) builder.add(row);
+        expect(builder.length).toBe(part.length);
+        const built = builder.finish();
+
+        // Assess
+        expect(builder.length).toBe(0);
+        const expected = tableToIPC(buildArrowTable(def, part), 'stream');
+        expect(Buffer.from(tableToIPC(built, 'stream')).equals(Buffer.from(expected)), def.name).toBe(true);
+      }
+    }
+  });
+
+  it('keeps nulls at the end of a part beyond its capacity', () => {
+    const rows = randomRows(SPANS, 40, 9).map((r, i) =>
+      i >= 20 ? { ...r, parent_id: null, http_status: null } : r,
+    );
+    const builder = new ArrowTableBuilder(SPANS, 8);
+    for (const row of rows) builder.add(row);
+    const table = builder.finish();
+    expect(rows.map((_, i) => cell(table, 'parent_id', i))).toEqual(rows.map((r) => r.parent_id));
+    expect(rows.map((_, i) => cell(table, 'http_status', i))).toEqual(rows.map((r) => r.http_status));
+  });
+
+  it('names the row of a bad value and refuses to go on after it', () => {
+    const rows = randomRows(SPANS, 3);
+    const builder = new ArrowTableBuilder(SPANS);
+    builder.add(rows[0]!);
+    builder.add(rows[1]!);
+    expect(() => builder.add({ ...rows[2]!, depth: 'deep' })).toThrow(/table spans, column depth, row 2/);
+    expect(() => builder.add(rows[2]!)).toThrow(LakeError);
+    expect(() => builder.finish()).toThrow(/builder used after a failed add/);
   });
 });
