@@ -588,11 +588,16 @@ function readSharedString(): string {
     c = bytes[++p]!;
   }
   pos = p + 1;
-  const slot = (h ^ (h >>> 15)) & (SHARED_SLOTS - 1);
-  const known = shared[slot];
-  if (known !== undefined && known.length === p - start && sameText(start, known)) return known;
-  // A copy, not a slice of the document: a slice would keep its whole document alive from the table.
-  const fresh = decoder.decode(bytes.subarray(start, p));
+  const len = p - start;
+  // Two slots per value, the newer first, so that two common values that collide do not evict each other.
+  const slot = (h ^ (h >>> 15)) & (SHARED_SLOTS - 2);
+  const first = shared[slot];
+  if (first !== undefined && first.length === len && sameText(start, first)) return first;
+  const second = shared[slot + 1];
+  if (second !== undefined && second.length === len && sameText(start, second)) return second;
+  // A copy, never a slice of the document that the table would keep alive (V8 copies short slices).
+  const fresh = len < 13 ? src.slice(start, p) : decoder.decode(bytes.subarray(start, p));
+  shared[slot + 1] = first;
   shared[slot] = fresh;
   return fresh;
 }
