@@ -326,18 +326,11 @@ function decodeDocument(
   expectedTraceId: string | undefined,
   into: SpanNode[],
 ): void {
-  // The plain location of a rejection; a valid node gets a lazy one.
-  const plain = (): SourceLocation => withPointer(location, pointerText(at));
-  // One shape for every context (an absent trace Id reads as undefined), so reads of it stay monomorphic.
-  const context = (): DocumentContext =>
-    typeof at === 'string'
-      ? { location: plain(), at: undefined, expectedTraceId }
-      : { location: new NodeLocation(location, at), at, expectedTraceId };
   let value = doc;
   if (typeof doc === 'string') {
     // Most documents are plainly valid: read them without building their object tree. Anything
     // the scanner is not sure of (including every rejection) takes the path below.
-    const fast = scanSegmentDocument(doc, context());
+    const fast = scanSegmentDocument(doc, documentContext(location, at, expectedTraceId));
     if (fast !== null) {
       into.push(fast);
       return;
@@ -346,7 +339,7 @@ function decodeDocument(
       value = JSON.parse(doc);
     } catch (err) {
       sink.rejections.push({
-        location: plain(),
+        location: plainLocation(location, at),
         reason: `${pointerText(at) || 'Document'} is not valid JSON: ${(err as Error).message}`,
         raw: truncateRaw(doc),
       });
@@ -365,7 +358,7 @@ function decodeDocument(
     ) {
       // The embedded-subsegment form found on its own (documentation samples): valid, but it
       // names no trace to join, so it is checked and set aside.
-      const where = plain();
+      const where = plainLocation(location, at);
       validateSubsegmentFragment(value, where);
       sink.ignored.push({
         location: where,
@@ -373,15 +366,31 @@ function decodeDocument(
       });
       return;
     }
-    into.push(parseSegmentDocument(value, context()));
+    into.push(parseSegmentDocument(value, documentContext(location, at, expectedTraceId)));
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     sink.rejections.push({
-      location: plain(),
+      location: plainLocation(location, at),
       reason: err.message,
       raw: typeof doc === 'string' ? truncateRaw(doc) : rawText(doc),
     });
   }
+}
+
+/** The plain location of a rejection; a valid node gets a lazy one. */
+function plainLocation(location: SourceLocation, at: LazyPointer | string): SourceLocation {
+  return withPointer(location, pointerText(at));
+}
+
+/** One shape for every context (an absent trace Id reads as undefined), so reads of it stay monomorphic. */
+function documentContext(
+  location: SourceLocation,
+  at: LazyPointer | string,
+  expectedTraceId: string | undefined,
+): DocumentContext {
+  return typeof at === 'string'
+    ? { location: plainLocation(location, at), at: undefined, expectedTraceId }
+    : { location: new NodeLocation(location, at), at, expectedTraceId };
 }
 
 /** Fields only a segment (never an embedded subsegment) carries; their presence means "segment". */
