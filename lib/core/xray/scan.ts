@@ -197,13 +197,6 @@ function same(start: number, word: Uint8Array): boolean {
   return true;
 }
 
-/** `same` for a word held as a string (an ASCII one). */
-function sameText(start: number, word: string): boolean {
-  const bytes = b;
-  for (let i = word.length - 1; i >= 0; i--) if (bytes[start + i] !== word.charCodeAt(i)) return false;
-  return true;
-}
-
 /** The field names the scanner looks for, as bytes, so a comparison reads two typed arrays. */
 const W = {
   annotations: encoder.encode('annotations'),
@@ -571,6 +564,10 @@ function skipValue(depth: number): void {
 // rows that repeat them share it, which saves copies and lets later map lookups reuse its hash.
 const SHARED_SLOTS = 4096;
 const shared: (string | undefined)[] = new Array<string | undefined>(SHARED_SLOTS).fill(undefined);
+// The same values as bytes, compared with the text as `same` compares field names.
+const sharedBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SHARED_SLOTS).fill(
+  undefined,
+);
 const decoder = new TextDecoder();
 
 /** The string at `pos` (a `"`), as `readString` reads it, as the one shared string of its value. */
@@ -591,14 +588,16 @@ function readSharedString(): string {
   const len = p - start;
   // Two slots per value, the newer first, so that two common values that collide do not evict each other.
   const slot = (h ^ (h >>> 15)) & (SHARED_SLOTS - 2);
-  const first = shared[slot];
-  if (first !== undefined && first.length === len && sameText(start, first)) return first;
-  const second = shared[slot + 1];
-  if (second !== undefined && second.length === len && sameText(start, second)) return second;
+  const first = sharedBytes[slot];
+  if (first !== undefined && first.length === len && same(start, first)) return shared[slot]!;
+  const second = sharedBytes[slot + 1];
+  if (second !== undefined && second.length === len && same(start, second)) return shared[slot + 1]!;
   // A copy, never a slice of the document that the table would keep alive (V8 copies short slices).
   const fresh = len < 13 ? src.slice(start, p) : decoder.decode(bytes.subarray(start, p));
-  shared[slot + 1] = first;
+  shared[slot + 1] = shared[slot];
+  sharedBytes[slot + 1] = first;
   shared[slot] = fresh;
+  sharedBytes[slot] = bytes.slice(start, p);
   return fresh;
 }
 
@@ -971,6 +970,8 @@ function idValue(): string {
 
 // The last trace ID read: the documents of a trace come one after another and share one string.
 let lastTraceId = '';
+// Its text as it appeared (any case), to recognise the next occurrence.
+let lastTraceText = new Uint8Array(0);
 
 /** A `1-8hex-24hex` trace ID, lowercased, checked in the text; the known one is shared, not copied. */
 function traceIdValue(): string {
@@ -978,8 +979,7 @@ function traceIdValue(): string {
   const start = pos + 1;
   if (b[start + 35]! !== 34) bail();
   pos = start + 36;
-  const known = lastTraceId;
-  if (known.length === 35 && sameText(start, known)) return known;
+  if (lastTraceText.length === 35 && same(start, lastTraceText)) return lastTraceId;
   if (b[start]! !== 49 || b[start + 1]! !== 45 || b[start + 10]! !== 45) bail();
   let upper = false;
   for (let i = start + 2; i < start + 35; i++) {
@@ -991,6 +991,7 @@ function traceIdValue(): string {
   }
   const value = src.slice(start, start + 35);
   lastTraceId = upper ? value.toLowerCase() : value;
+  lastTraceText = b.slice(start, start + 35);
   return lastTraceId;
 }
 
