@@ -1,7 +1,9 @@
 /**
  * Arrow tables built from lake rows, with the schema taken from the table definitions in
  * `tables.ts` only. Buffers are filled directly (offsets, UTF-8 bytes, validity bitmaps) because
- * apache-arrow's generic builders are an order of magnitude slower on string columns.
+ * apache-arrow's generic builders are an order of magnitude slower on string columns. Rows are
+ * read once each, by a row loop compiled per table (see `compiledReader`), either all at once
+ * (`buildArrowTable`) or as they arrive (`ArrowTableBuilder`).
  */
 import {
   Binary,
@@ -169,9 +171,10 @@ abstract class BaseBuilder implements ColumnBuilder {
 const utf8Encoder = new TextEncoder();
 
 /**
- * UTF-8 bytes and offsets. Each string is copied with a plain loop while it is ASCII, the usual
- * case, and handed to TextEncoder otherwise: a TextEncoder call per short string costs more than
- * its bytes, and joining the column into one string first makes a second pass over every string.
+ * Bytes and offsets written as each value arrives: strings of ArrowTableBuilder (so that the rows
+ * need not be kept), list items, map entries, binaries, and string columns that are not all
+ * ASCII. A string is copied with a plain loop while it is ASCII, the usual case, and handed to
+ * TextEncoder otherwise: a TextEncoder call per short string costs more than its bytes.
  */
 class ByteColumn {
   offsets: Int32Array;
