@@ -2,7 +2,10 @@
  * Micro-benchmark of one `spans` part: the Arrow build and the Parquet encode of 50,000 span rows
  * (the pipeline's default part size), taken from the bench corpus as the pipeline flattens them.
  *
- *   node --import tsx bench/spans-part.ts [--parts 3] [--reps 5] [--rows 50000] [--corpus <dir>]
+ *   node --import tsx bench/spans-part.ts [--parts 3] [--reps 5] [--rows 50000] [--corpus <dir>] [--builder]
+ *
+ * `--builder` builds each part with ArrowTableBuilder (rows added one by one) instead of
+ * buildArrowTable.
  *
  * Prints per-part medians (CPU ms of this process; on one core CPU time equals wall time minus
  * waits), bytes per span and a SHA-256 of each part's bytes, so two builds can be compared for
@@ -14,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FileSource } from '../lib/adapters/file-source.js';
 import { encodeArrowTable } from '../lib/adapters/parquet.js';
-import { buildArrowTable } from '../lib/core/arrow.js';
+import { ArrowTableBuilder, buildArrowTable } from '../lib/core/arrow.js';
 import { decodeRecord } from '../lib/core/decode.js';
 import { flattenTrace, linkTrace } from '../lib/core/flatten.js';
 import type { SpanRow } from '../lib/core/model.js';
@@ -29,6 +32,7 @@ const { values: flags } = parseArgs({
     reps: { type: 'string', default: '5' },
     rows: { type: 'string', default: '50000' },
     corpus: { type: 'string' },
+    builder: { type: 'boolean', default: false },
   },
 });
 const parts = Number(flags.parts);
@@ -73,17 +77,23 @@ function median(xs: number[]): number {
 }
 
 const data = await loadParts(flags.corpus ?? defaultCorpus());
+const builder = new ArrowTableBuilder(SPANS, partRows);
+const build = (rows: readonly SpanRow[]) => {
+  if (!flags.builder) return buildArrowTable(SPANS, rows);
+  for (const row of rows) builder.add(row);
+  return builder.finish();
+};
 const arrowMs: number[] = [];
 const parquetMs: number[] = [];
 let bytes = 0;
 let rows = 0;
 const hashes: string[] = [];
 // One untimed round first: the wasm module loads and V8 optimises the builders.
-for (const part of data) encodeArrowTable(buildArrowTable(SPANS, part), 'spans');
+for (const part of data) encodeArrowTable(build(part), 'spans');
 for (let r = 0; r < reps; r++) {
   for (const [i, part] of data.entries()) {
     const a = cpu();
-    const table = buildArrowTable(SPANS, part);
+    const table = build(part);
     const b = cpu();
     const out = encodeArrowTable(table, 'spans');
     const c = cpu();
@@ -98,6 +108,7 @@ for (let r = 0; r < reps; r++) {
   }
 }
 const result = {
+  builder: flags.builder,
   parts: data.length,
   rowsPerPart: data[0]?.length ?? 0,
   reps,
