@@ -506,6 +506,13 @@ if (process.argv.includes('--debug')) {
       for (const f of flagged[k]!.get(t) ?? [])
         out(`FALSE ${windowClass(key, t)} ${f.kind} p=${f.p_value.toExponential(2)} ${f.summary}`);
     }
+    if (key.driftStart !== null && eligible(key, (1 + DRIFT_PER_HOUR) ** 6 - 1)) {
+      const first = testWindows.find((t) => t >= key.driftStart! && flagged[k]!.has(t));
+      const f = first === undefined ? undefined : flagged[k]!.get(first)![0]!;
+      out(
+        `DRIFT ${key.name} from ${new Date(key.driftStart).toISOString()} first ${first === undefined ? 'never' : `${((first - key.driftStart) / HOUR_MS).toFixed(1)} h (${f!.kind} ${f!.statistic})`} rate ${key.rate.toFixed(0)} median ${key.medianMs.toFixed(1)} sigma ${key.sigma.toFixed(2)} p99/median ${key.p99OverMedian.toFixed(2)} daily ${key.latencyAmplitude.toFixed(2)}`,
+      );
+    }
     for (const s of key.steps) {
       if (s.size < 0.25) continue;
       const o = stepOutcome(k, s, false);

@@ -14,6 +14,11 @@ export interface RegressionConfig {
   readonly minSamples: number;
   /** False discovery rate across every test made in one window (Benjamini–Hochberg). */
   readonly fdr: number;
+  /**
+   * Benjamini–Hochberg's bar loosens with every finding in a window; here it stops loosening after
+   * this many, so a window where many keys really change does not let chance through elsewhere.
+   */
+  readonly fdrMaxFindings: number;
   /** Windows merged into the recent baseline (they end where the current windows begin). */
   readonly baselineWindows: number;
   /** Fewest baseline windows with data for a step test. */
@@ -46,6 +51,7 @@ export const DEFAULT_REGRESSION_CONFIG: RegressionConfig = Object.freeze({
   minDeltaMs: 5,
   minSamples: 50,
   fdr: 0.01,
+  fdrMaxFindings: 5,
   baselineWindows: 12,
   minBaselineWindows: 6,
   currentWindows: 2,
@@ -61,6 +67,7 @@ export const DEFAULT_REGRESSION_CONFIG: RegressionConfig = Object.freeze({
 
 const INTEGER_FIELDS = new Set<keyof RegressionConfig>([
   'minSamples',
+  'fdrMaxFindings',
   'baselineWindows',
   'minBaselineWindows',
   'currentWindows',

@@ -118,6 +118,85 @@ describe('step detection', () => {
   });
 });
 
+describe('tail changes and daily ramps', () => {
+  /** Windows whose calls above `cut` ms are multiplied by `factor(t)`: only the slow calls change. */
+  function tailWindows(count: number, cut: number, factor: (t: number) => number, n: number): WindowStats[] {
+    const random = generator(7);
+    return Array.from({ length: count }, (_, i) => {
+      const start = T0 + i * W;
+      const samples = lognormal(random, n, 40).map((v) => (v > cut ? v * factor(start) : v));
+      return {
+        windowStart: start,
+        windowMs: W,
+        rows: [rowOf({ key: KEY, start, samples, exemplars: [traceIdOf(start, 1)], versions: ['1.0.0'] })],
+      };
+    });
+  }
+
+  it('finds a +25 % change of the calls above p95 on p99 within 3 windows, and not on p50', () => {
+    // Prepare: lognormal(40 ms, σ 0.4) has its p95 near 77 ms; from `step` on the calls above it
+    // are 1.25x slower. Counting calls above the baseline p99 alone needs 5 windows here; a rank
+    // test on the slow calls themselves sees it sooner.
+    const step = T0 + 2 * HOUR;
+    const windows = tailWindows(30, 77, (t) => (t >= step ? 1.25 : 1), 300);
+    // Act
+    const findings = detectWindows(new Map(), windows, config);
+    // Assess
+    expect(findings.filter((f) => f.window_start < step)).toEqual([]);
+    const p99 = findings.filter((f) => f.statistic === 'p99');
+    expect(p99.length).toBeGreaterThan(0);
+    expect(p99[0]!.window_start - step).toBeLessThanOrEqual(3 * W);
+    expect(findings.filter((f) => f.statistic === 'p50')).toEqual([]);
+  });
+
+  it('sees a +25 % step on a falling daily ramp, which the recent hour alone would shrink below the bar', () => {
+    // Prepare: two days of a ±20 % daily cycle; on day 3 a +25 % step at the steepest fall
+    const cycle = (t: number) => 40 * (1 + 0.2 * Math.cos((2 * Math.PI * (t % DAY)) / DAY - Math.PI / 2));
+    const step = T0 + 2 * DAY + 12 * HOUR;
+    const windows = windowsOf(T0, 2 * 288 + 12 * 12 + 24, (t) => cycle(t) * (t >= step ? 1.25 : 1), {
+      n: 800,
+    });
+    // Act
+    const findings = detectWindows(new Map(), windows, config);
+    // Assess: the step is found, nothing on the same day before it
+    expect(findings.filter((f) => f.window_start >= T0 + 2 * DAY && f.window_start < step)).toEqual([]);
+    const found = findings.filter((f) => f.window_start >= step && f.kind === 'step');
+    expect(found.length).toBeGreaterThan(0);
+    expect(found[0]!.window_start - step).toBeLessThanOrEqual(2 * W);
+  });
+
+  it('stops loosening the bar after fdrMaxFindings findings in a window', () => {
+    // Prepare: 30 busy keys double together; one quieter key rises +30 %, a weaker signal
+    const step = T0 + 2 * HOUR;
+    const keys = Array.from({ length: 31 }, (_, i) => `svc${i} > call`);
+    const perKey = keys.map((key, i) =>
+      windowsOf(T0, 30, (t) => (t >= step ? (i < 30 ? 80 : 52) : 40), {
+        key,
+        seed: 300 + i,
+        n: i < 30 ? 300 : 150,
+      }),
+    );
+    const windows: WindowStats[] = perKey[0]!.map((w, j) => ({
+      windowStart: w.windowStart,
+      windowMs: W,
+      rows: perKey.flatMap((list) => list[j]!.rows),
+    }));
+    const weak = (max: number) =>
+      detectWindows(new Map(), windows, resolveRegressionConfig({ fdrMaxFindings: max })).filter(
+        (f) => f.key === 'svc30 > call',
+      );
+    // Act
+    const capped = weak(1);
+    const uncapped = weak(1000);
+    const findings = detectWindows(new Map(), windows, config);
+    // Assess: the 30 busy keys lend the weak one a looser bar only when the cap allows it
+    expect(capped.length).toBeLessThan(uncapped.length);
+    expect(new Set(findings.map((f) => f.key))).toEqual(new Set(keys));
+    for (const f of findings) expect(f.p_value).toBeLessThanOrEqual(config.fdr);
+    expect(() => resolveRegressionConfig({ fdrMaxFindings: 0 })).toThrow(/fdrMaxFindings/);
+  });
+});
+
 describe('seasonality', () => {
   it('does not report a daily slow hour once previous days show it, but does on the first day', () => {
     // Prepare: 40 ms, except 60 ms every day from 10:00 to 11:00 UTC
