@@ -8,6 +8,19 @@ import { type SpanNode, type SpanRow, type TraceRow, windowStart } from './model
 type Draft = { -readonly [K in keyof SpanNode]: SpanNode[K] };
 
 /**
+ * The roots array `linkTrace` returned last, whose trees hold every id once and no loop, and its
+ * length then: flattening exactly that array needs no guard against a node seen twice.
+ */
+let linkedRoots: readonly SpanNode[] | null = null;
+let linkedLength = 0;
+
+function linked(roots: SpanNode[], duplicates: number, orphans: number) {
+  linkedRoots = roots;
+  linkedLength = roots.length;
+  return { roots, duplicates, orphans };
+}
+
+/**
  * Joins the nodes of one trace into trees.
  *
  * - A `subsegment` whose `parentId` names another node of the trace (nested ones included) becomes
@@ -31,7 +44,8 @@ export function linkTrace(
 ): { roots: SpanNode[]; duplicates: number; orphans: number } {
   // The usual trace (unique ids, every document a segment) needs no relinking: its trees are used
   // as they are, which saves a copy of every node.
-  if (alreadyLinked(nodes)) return { roots: nodes, duplicates: 0, orphans: 0 };
+  // A copy of the list, so that later changes to the caller's array cannot pass for linked roots.
+  if (alreadyLinked(nodes)) return linked(nodes.slice(), 0, 0);
   const byId = new Map<string, Draft>();
   let duplicates = 0;
 
@@ -89,20 +103,23 @@ export function linkTrace(
     const parentTop = topOf.get(parent.id);
     if (parentTop) attachedUnder.set(top, parentTop);
   }
-  return { roots, duplicates, orphans };
+  return linked(roots, duplicates, orphans);
 }
 
 /** True when every top node is a segment and no id appears twice anywhere in the trees. */
 function alreadyLinked(nodes: readonly SpanNode[]): boolean {
   for (const node of nodes) if (node.kind !== 'segment') return false;
   const ids = new Set<string>();
-  const unique = (node: SpanNode): boolean => {
-    if (ids.has(node.id)) return false;
-    ids.add(node.id);
-    for (const child of node.children) if (!unique(child)) return false;
-    return true;
-  };
-  for (const node of nodes) if (!unique(node)) return false;
+  for (const node of nodes) if (!unique(node, ids)) return false;
+  return true;
+}
+
+function unique(node: SpanNode, ids: Set<string>): boolean {
+  const size = ids.size;
+  ids.add(node.id);
+  if (ids.size === size) return false;
+  const children = node.children;
+  for (let i = 0; i < children.length; i++) if (!unique(children[i]!, ids)) return false;
   return true;
 }
 
@@ -154,7 +171,9 @@ export function flattenTrace(
   const window = windowStart(traceStart, windowMs);
 
   const spans: SpanRow[] = [];
-  const emitted = new Set<string>();
+  // Trees that `linkTrace` has just checked cannot repeat a node; others are guarded by id.
+  const emitted = roots === linkedRoots && roots.length === linkedLength ? null : new Set<string>();
+  linkedRoots = null;
   let inProgress = 0;
 
   const walk = (
@@ -164,8 +183,10 @@ export function flattenTrace(
     path: string,
     depth: number,
   ): void => {
-    if (emitted.has(node.id)) return;
-    emitted.add(node.id);
+    if (emitted !== null) {
+      if (emitted.has(node.id)) return;
+      emitted.add(node.id);
+    }
     const children = sortedByStart(node.children);
     if (node.endMs === null) {
       inProgress++;
@@ -206,7 +227,7 @@ export function flattenTrace(
     for (const child of children) walk(child, segment, node.id, `${path} > ${child.name}`, depth + 1);
   };
 
-  const ordered = [...roots].sort(byStart);
+  const ordered = sortedByStart(roots);
   for (const root of ordered) walk(root, root, root.parentId, root.name, 0);
 
   if (spans.length === 0) return { spans, trace: null, inProgress };
@@ -264,7 +285,7 @@ function selfTimeUnsorted(
 
 function traceRow(
   traceId: string,
-  roots: SpanNode[],
+  roots: readonly SpanNode[],
   spans: SpanRow[],
   inProgress: number,
   traceStart: number,

@@ -351,6 +351,26 @@ describe('flattening invariants (property)', () => {
     );
   });
 
+  it('roots straight from linkTrace flatten as a copy of them does, and a root given twice without linking is emitted once', () => {
+    fc.assert(
+      fc.property(treeArb, fc.boolean(), (specs, nestedForm) => {
+        const { roots } = linkTrace(TRACE, nestedForm ? [nested(specs)] : loose(specs));
+        const copy = [...roots];
+        const direct = flattenTrace(TRACE, roots, W);
+        const copied = flattenTrace(TRACE, copy, W);
+        expect(direct).toEqual(copied);
+        // The same array again, after linkTrace has moved on: still read with the id guard.
+        linkTrace(TRACE, loose(specs));
+        expect(flattenTrace(TRACE, roots, W)).toEqual(copied);
+        // A repeated tree that never went through linkTrace.
+        const twice = flattenTrace(TRACE, [...roots, ...roots], W);
+        expect(twice.spans).toEqual(copied.spans);
+        expect(twice.inProgress).toBe(copied.inProgress);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('duplicated nodes are emitted once and counted', () => {
     fc.assert(
       fc.property(treeArb, fc.array(fc.nat(), { maxLength: 10 }), (specs, picks) => {
