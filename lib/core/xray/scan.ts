@@ -134,7 +134,14 @@ export function scanSegmentDocument(text: string, ctx: DocumentContext): SpanNod
     if (pos !== text.length) return null;
     const traceId = root.traceId;
     if (traceId === undefined) return null;
-    if (ctx.expectedTraceId !== undefined && traceId !== ctx.expectedTraceId) return null;
+    const expected = ctx.expectedTraceId;
+    if (expected !== undefined) {
+      if (traceId !== expected) return null;
+      // The caller's string from now on: the next documents of the trace then match it by identity,
+      // and the rows share one flat string rather than a slice of the first document.
+      root.traceId = expected;
+      if (lastTraceId === traceId) lastTraceId = expected;
+    }
     if (root.kind === 'subsegment' && root.parentId === null) return null;
     inherit(root);
     // Every inherited field is now set, so the draft is a complete node.
@@ -948,6 +955,14 @@ function namespaceValue(): Namespace {
   return bail();
 }
 
+// What each byte is to an id: 0 a lowercase hex digit, else flags ORed over the id's bytes.
+const UPPER_HEX = 1;
+const NOT_HEX = 2;
+const HEX = new Uint8Array(256).fill(NOT_HEX);
+for (let c = 48; c <= 57; c++) HEX[c] = 0;
+for (let c = 97; c <= 102; c++) HEX[c] = 0;
+for (let c = 65; c <= 70; c++) HEX[c] = UPPER_HEX;
+
 /**
  * A 16-hex-digit id, lowercased, checked in the text before it is copied out. An id with escapes
  * or of another length bails (the slow path words its rejection, or accepts the rare escaped one).
@@ -956,13 +971,10 @@ function idValue(): string {
   if (ws() !== 34) bail();
   const start = pos + 1;
   if (b[start + 16]! !== 34) bail();
-  let upper = false;
-  for (let i = start; i < start + 16; i++) {
-    const c = b[i]!;
-    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
-    if (c >= 65 && c <= 70) upper = true;
-    else bail();
-  }
+  let kinds = 0;
+  for (let i = start; i < start + 16; i++) kinds |= HEX[b[i]!]!;
+  if (kinds & NOT_HEX) bail();
+  const upper = (kinds & UPPER_HEX) !== 0;
   pos = start + 17;
   const value = src.slice(start, start + 16);
   return upper ? value.toLowerCase() : value;
@@ -981,14 +993,11 @@ function traceIdValue(): string {
   pos = start + 36;
   if (lastTraceText.length === 35 && same(start, lastTraceText)) return lastTraceId;
   if (b[start]! !== 49 || b[start + 1]! !== 45 || b[start + 10]! !== 45) bail();
-  let upper = false;
-  for (let i = start + 2; i < start + 35; i++) {
-    if (i === start + 10) continue;
-    const c = b[i]!;
-    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
-    if (c >= 65 && c <= 70) upper = true;
-    else bail();
-  }
+  let kinds = 0;
+  for (let i = start + 2; i < start + 10; i++) kinds |= HEX[b[i]!]!;
+  for (let i = start + 11; i < start + 35; i++) kinds |= HEX[b[i]!]!;
+  if (kinds & NOT_HEX) bail();
+  const upper = (kinds & UPPER_HEX) !== 0;
   const value = src.slice(start, start + 35);
   lastTraceId = upper ? value.toLowerCase() : value;
   lastTraceText = b.slice(start, start + 35);
