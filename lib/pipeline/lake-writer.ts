@@ -6,7 +6,7 @@ import { encodeParquet } from '../adapters/parquet.js';
 import { LakeError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { objectKey, partitionPrefix, type TableDef, windowToken } from '../core/tables.js';
-import { encodeParquetBatches } from './parquet-stream.js';
+import { batchLength, encodeParquetBatches, type RowBatch } from './parquet-stream.js';
 
 const MAX_PART = 9999;
 const PARQUET = 'application/vnd.apache.parquet';
@@ -37,28 +37,29 @@ export class LakeWriter {
 
   /**
    * `writeWindow` for rows that come a batch at a time (see parquet-stream.ts): one object, only
-   * one batch in memory as objects, Arrow and IPC at a time. No rows at all clears the key as
-   * `writeWindow` does. Returns the key, the bytes written and the rows.
+   * one batch in memory as objects, Arrow and IPC at a time. A batch may be an Arrow table of the
+   * table's schema instead of rows (same bytes). No rows at all clears the key as `writeWindow`
+   * does. Returns the key, the bytes written and the rows.
    */
   async writeWindowBatches(
     def: TableDef,
     windowStartMs: number,
-    batches: Iterable<readonly object[]>,
+    batches: Iterable<RowBatch>,
     part?: number,
   ): Promise<{ key: string; bytes: number; rows: number }> {
     const key = objectKey(def, windowStartMs, this.checkPart(def, part));
     const source = batches[Symbol.iterator]();
     // The first rows decide between writing and clearing; they are handed on, not read twice.
     let first = source.next();
-    while (!first.done && first.value.length === 0) first = source.next();
+    while (!first.done && batchLength(first.value) === 0) first = source.next();
     if (first.done) {
       await this.store.delete([key]);
       return { key, bytes: 0, rows: 0 };
     }
     let rows = 0;
     const all = function* () {
-      for (let next: IteratorResult<readonly object[]> = first; !next.done; next = source.next()) {
-        rows += next.value.length;
+      for (let next: IteratorResult<RowBatch> = first; !next.done; next = source.next()) {
+        rows += batchLength(next.value);
         yield next.value;
       }
     };

@@ -7,25 +7,33 @@
  *
  * The bytes are those of `encodeParquet` for a single batch; with several batches the pages
  * break at other rows (so the bytes differ a little) while the rows and their order are the same.
- * The output depends only on the rows and the batch size.
+ * The output depends only on the rows and the batch size. A batch may also come as an Arrow table
+ * built as its rows arrived (`ArrowTableBuilder`), so that no row object outlives its batch; it
+ * encodes to the same bytes as its rows would.
  */
-import { tableToIPC } from 'apache-arrow';
+import { Table, tableToIPC } from 'apache-arrow';
 import { type RecordBatch, transformParquetStream, Table as WasmTable } from 'parquet-wasm/esm';
 import { parquetWasmPath, parquetWriterProperties } from '../adapters/parquet.js';
-import { buildArrowTable } from '../core/arrow.js';
+import { arrowSchema, buildArrowTable } from '../core/arrow.js';
 import { LakeError } from '../core/errors.js';
 import type { TableDef } from '../core/tables.js';
+
+/** Rows of one batch: row objects, or an Arrow table of the table's schema (`arrowSchema(def)`). */
+export type RowBatch = readonly object[] | Table;
+
+/** Rows in a batch, whichever form it has. */
+export function batchLength(batch: RowBatch): number {
+  return batch instanceof Table ? batch.numRows : batch.length;
+}
 
 /**
  * Encodes the rows of `batches` (in order) as one Parquet object. Empty batches are skipped; at
  * least one row is needed.
  *
- * @throws LakeError when a row does not fit the table's columns or there is no row at all.
+ * @throws LakeError when a row does not fit the table's columns, a table batch does not have the
+ *   table's columns, or there is no row at all.
  */
-export async function encodeParquetBatches(
-  def: TableDef,
-  batches: Iterable<readonly object[]>,
-): Promise<Uint8Array> {
+export async function encodeParquetBatches(def: TableDef, batches: Iterable<RowBatch>): Promise<Uint8Array> {
   // Initialises parquet-wasm (the path itself is not needed here).
   parquetWasmPath();
   const source = batches[Symbol.iterator]();
@@ -77,14 +85,17 @@ export async function encodeParquetBatches(
 /** Hands the next non-empty batch to parquet-wasm; false when there is none left. */
 function enqueueNext(
   def: TableDef,
-  source: Iterator<readonly object[]>,
+  source: Iterator<RowBatch>,
   controller: ReadableStreamDefaultController<RecordBatch>,
   state: { rows: number },
 ): boolean {
   for (let next = source.next(); !next.done; next = source.next()) {
-    if (next.value.length === 0) continue;
-    state.rows += next.value.length;
-    const table = WasmTable.fromIPCStream(tableToIPC(buildArrowTable(def, next.value), 'stream'));
+    const batch = next.value;
+    const rows = batchLength(batch);
+    if (rows === 0) continue;
+    state.rows += rows;
+    const arrow = batch instanceof Table ? checkedTable(def, batch) : buildArrowTable(def, batch);
+    const table = WasmTable.fromIPCStream(tableToIPC(arrow, 'stream'));
     try {
       for (const batch of table.recordBatches()) controller.enqueue(batch);
     } finally {
@@ -93,4 +104,22 @@ function enqueueNext(
     return true;
   }
   return false;
+}
+
+/** A table batch with other columns would silently give an object of another schema. */
+function checkedTable(def: TableDef, table: Table): Table {
+  const expected = arrowSchema(def).fields;
+  const fields = table.schema.fields;
+  const same =
+    fields.length === expected.length &&
+    fields.every((f, i) => {
+      const e = expected[i]!;
+      return f.name === e.name && f.nullable === e.nullable && String(f.type) === String(e.type);
+    });
+  if (!same) {
+    throw new LakeError(
+      `table ${def.name}: a batch's columns (${fields.map((f) => f.name).join(', ')}) are not the table's`,
+    );
+  }
+  return table;
 }

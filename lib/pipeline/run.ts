@@ -5,6 +5,8 @@
  * Flow: source events → decode (X-Ray or OTel) → group by trace → link + flatten → per-window
  * span parts and per-key sketches → lake tables → regression detection → metrics and log lines.
  */
+import type { Table } from 'apache-arrow';
+import { ArrowTableBuilder } from '../core/arrow.js';
 import { LooseTraceBuffer, type TraceGroup } from '../core/assemble.js';
 import { attributeFindings, KeyGraph } from '../core/attribution.js';
 import { decodeRecord } from '../core/decode.js';
@@ -128,6 +130,22 @@ const TRACE_BATCH_ROWS = 16_384;
  * IPC and parquet-wasm's copy of a whole 50,000-row part were the largest transient memory.
  */
 const SPAN_BATCH_ROWS = 10_000;
+/**
+ * Rows a window's spans builder has room for before it grows: every window with spans keeps one
+ * builder, so a source spanning many windows must not reserve a whole batch for each.
+ */
+const SPAN_BUILDER_CAPACITY = 4_096;
+
+/**
+ * The `spans` part a window is filling. Rows are copied into Arrow columns as they arrive (the
+ * row objects die young), a batch of `encodeBatchRows` rows at a time, so the part waits as
+ * compact Arrow tables, not as tens of thousands of row objects.
+ */
+interface SpanPart {
+  readonly builder: ArrowTableBuilder;
+  batches: Table[];
+  rows: number;
+}
 
 /**
  * Runs the whole pipeline once over what the source yields.
@@ -156,7 +174,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   const detect = options.detectRegressions ?? true;
   const keyGraph = new KeyGraph();
 
-  const spanBuffers = new Map<number, SpanRow[]>();
+  const spanParts = new Map<number, SpanPart>();
   const partsWritten = new Map<number, number>();
   const traceRows = new Map<number, TraceRowStore>();
   const seenTraceIds = new TraceIdSet();
@@ -178,14 +196,18 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   };
 
   const flushPart = async (window: number) => {
-    const rows = spanBuffers.get(window);
-    if (!rows || rows.length === 0) return;
+    const current = spanParts.get(window);
+    if (!current || current.rows === 0) return;
+    if (current.builder.length > 0) current.batches.push(current.builder.finish());
+    const batches = current.batches;
+    const rows = current.rows;
+    current.batches = [];
+    current.rows = 0;
+    bufferedRows -= rows;
     const part = partsWritten.get(window) ?? 0;
-    const { key } = await writer.writeWindowBatches(SPANS, window, slices(rows, spanBatchRows), part);
+    const { key } = await writer.writeWindowBatches(SPANS, window, batches, part);
     objectsWritten.push(key);
     partsWritten.set(window, part + 1);
-    bufferedRows -= rows.length;
-    spanBuffers.set(window, []);
   };
 
   const processGroup = async (group: TraceGroup) => {
@@ -219,21 +241,30 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
       for (const row of flat.spans) aggregator.add(row);
     }
     if (!writeSpans) return;
-    let buf = spanBuffers.get(window);
-    if (!buf) {
-      buf = [];
-      spanBuffers.set(window, buf);
+    let current = spanParts.get(window);
+    if (!current) {
+      current = {
+        builder: new ArrowTableBuilder(SPANS, Math.min(spanBatchRows, SPAN_BUILDER_CAPACITY)),
+        batches: [],
+        rows: 0,
+      };
+      spanParts.set(window, current);
     }
-    for (const row of flat.spans) buf.push(row);
+    const builder = current.builder;
+    for (const row of flat.spans) {
+      builder.add(row);
+      if (builder.length >= spanBatchRows) current.batches.push(builder.finish());
+    }
+    current.rows += flat.spans.length;
     bufferedRows += flat.spans.length;
-    if (buf.length >= partRows) await flushPart(window);
+    if (current.rows >= partRows) await flushPart(window);
     if (bufferedRows > partRows * MAX_BUFFERED_ROWS_FACTOR) {
       let biggest = window;
       let biggestSize = -1;
-      for (const [w, rows] of spanBuffers) {
-        if (rows.length > biggestSize) {
+      for (const [w, p] of spanParts) {
+        if (p.rows > biggestSize) {
           biggest = w;
-          biggestSize = rows.length;
+          biggestSize = p.rows;
         }
       }
       await flushPart(biggest);
@@ -287,6 +318,7 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   for (const window of windows) {
     if (writeSpans) {
       await flushPart(window);
+      spanParts.delete(window);
       await writer.finishParts(SPANS, window, partsWritten.get(window) ?? 0);
     }
     const rows = aggregator.statsRows(window);
@@ -475,10 +507,6 @@ function recordKeyEdges(rows: readonly SpanRow[], keys: readonly string[], graph
     const parent = keyById.get(row.parent_id);
     if (parent !== undefined) graph.addEdge(parent, keyById.get(row.id)!);
   }
-}
-
-function* slices<T>(rows: readonly T[], size: number): Generator<T[]> {
-  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
 
 /** Writes (or, when empty, clears) one window of a table and records the key written. */

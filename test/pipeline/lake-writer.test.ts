@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../lib/adapters/local-store.js';
+import { buildArrowTable } from '../../lib/core/arrow.js';
 import { LakeError } from '../../lib/core/errors.js';
 import { REGRESSIONS, SPANS, TRACES } from '../../lib/core/tables.js';
 import { LakeWriter } from '../../lib/pipeline/lake-writer.js';
@@ -118,5 +119,26 @@ describe('LakeWriter', () => {
     expect(await store.list('traces/')).toEqual([]);
     expect((await writer.writeWindowBatches(TRACES, W, [])).rows).toBe(0);
     await expect(writer.writeWindowBatches(TRACES, W, [rows], 2)).rejects.toThrow(LakeError);
+  });
+
+  it('writes Arrow table batches as the same object as their rows, counting their rows', async () => {
+    const rows = randomRows(SPANS, 300, 6);
+    const fromRows = await writer.writeWindowBatches(SPANS, W, [rows.slice(0, 120), rows.slice(120)], 1);
+    const bytes = await store.get(fromRows.key);
+
+    const empty = buildArrowTable(SPANS, []);
+    const tables = [
+      empty,
+      buildArrowTable(SPANS, rows.slice(0, 120)),
+      buildArrowTable(SPANS, rows.slice(120)),
+    ];
+    const fromTables = await writer.writeWindowBatches(SPANS, W, tables, 1);
+
+    expect(fromTables).toEqual(fromRows);
+    expect(fromTables.rows).toBe(300);
+    expect(await store.get(fromTables.key)).toEqual(bytes);
+    // Only empty tables: the part is cleared, as with empty row batches.
+    expect((await writer.writeWindowBatches(SPANS, W, [empty], 1)).rows).toBe(0);
+    expect(await store.list('spans/')).toEqual([]);
   });
 });

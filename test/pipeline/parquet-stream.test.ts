@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeParquet, encodeParquet } from '../../lib/adapters/parquet.js';
+import { ArrowTableBuilder, buildArrowTable } from '../../lib/core/arrow.js';
 import { LakeError } from '../../lib/core/errors.js';
 import { SPANS, TABLES, TRACES } from '../../lib/core/tables.js';
 import { encodeParquetBatches } from '../../lib/pipeline/parquet-stream.js';
@@ -69,6 +70,40 @@ describe('encodeParquetBatches', () => {
       ),
       { numRuns: 8 },
     );
+  });
+
+  it.each([
+    ['spans', SPANS, [1000, 0, 1000, 1000, 37]],
+    ['traces', TRACES, [700, 700, 1]],
+  ] as const)(
+    'encodes %s batches given as Arrow tables to the bytes of the same batches given as rows',
+    async (_name, def, sizes) => {
+      const rows = [edgeRow(def, 0), edgeRow(def, 1), ...randomRows(def, 3000, 17)];
+      const batches = cut(rows, sizes);
+      // Arrange: the tables made row by row as the pipeline makes them, one builder reused.
+      const builder = new ArrowTableBuilder(def, 64);
+      const tables = batches.map((batch) => {
+        for (const row of batch) builder.add(row);
+        return builder.finish();
+      });
+      // Act
+      const fromRows = await encodeParquetBatches(def, batches);
+      const fromTables = await encodeParquetBatches(def, tables);
+      const mixed = await encodeParquetBatches(
+        def,
+        batches.map((b, i) => (i % 2 ? buildArrowTable(def, b) : b)),
+      );
+      // Assess
+      expect(fromTables).toEqual(fromRows);
+      expect(mixed).toEqual(fromRows);
+      expect(await cells(fromTables)).toEqual(await cells(await encodeParquet(def, rows)));
+    },
+  );
+
+  it('refuses a table batch whose columns are not those of the table', async () => {
+    const traces = buildArrowTable(TRACES, randomRows(TRACES, 3, 5));
+    await expect(encodeParquetBatches(SPANS, [traces])).rejects.toThrow(/table spans: a batch's columns/);
+    await expect(encodeParquetBatches(SPANS, [buildArrowTable(SPANS, [])])).rejects.toThrow(LakeError);
   });
 
   it('names the table, column and row of a row that does not fit, and refuses no rows at all', async () => {
