@@ -309,10 +309,15 @@ function traceRow(
     hasFault ||= row.fault;
     hasThrottle ||= row.throttle;
     services.add(row.service);
-    if (row.annotations) {
+    const rowAnnotations = row.annotations;
+    if (rowAnnotations) {
       annotations ??= Object.create(null) as Record<string, string>;
-      for (const [k, v] of Object.entries(row.annotations))
-        if (!Object.hasOwn(annotations, k)) annotations[k] = v;
+      // Keys, not entries: no [key, value] pair is allocated per annotation.
+      const keys = Object.keys(rowAnnotations);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        if (!Object.hasOwn(annotations, k)) annotations[k] = rowAnnotations[k]!;
+      }
     }
   }
   return {
@@ -353,6 +358,10 @@ function byStart(a: SpanNode, b: SpanNode): number {
 
 function copyRecord(record: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of Object.entries(record)) out[k] = v;
+  const keys = Object.keys(record);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    out[k] = record[k]!;
+  }
   return out;
 }
