@@ -87,17 +87,48 @@ export class NodeLocation implements SourceLocation {
   readonly source: string;
   readonly line?: number;
   readonly #base: SourceLocation;
-  readonly #at: LazyPointer;
+  readonly #at: LazyPointer | NodeLocation | string;
+  // >= 0: this is `subsegments[#index]` below `#at` (one object instead of a location and a pointer).
+  readonly #index: number;
+  #text: string | undefined;
 
-  constructor(base: SourceLocation, at: LazyPointer) {
+  constructor(base: SourceLocation, at: LazyPointer | NodeLocation | string, index = -1) {
     this.source = base.source;
     if (base.line !== undefined) this.line = base.line;
     this.#base = base;
     this.#at = at;
+    this.#index = index;
+  }
+
+  /**
+   * The location of subsegment `index` of the node at `up`, as
+   * `new NodeLocation(base, new LazyPointer(up, ' > ', 'subsegments', index))` reads.
+   */
+  static subsegment(
+    base: SourceLocation,
+    up: LazyPointer | NodeLocation | string,
+    index: number,
+  ): NodeLocation {
+    return new NodeLocation(base, up, index);
+  }
+
+  /** The pointer within the record, as `LazyPointer.text` builds it (children build on it). */
+  get text(): string {
+    if (this.#text === undefined) {
+      const at = this.#at;
+      const prefix = typeof at === 'string' ? at : at.text;
+      this.#text =
+        this.#index < 0
+          ? prefix
+          : prefix
+            ? `${prefix} > subsegments[${this.#index}]`
+            : `subsegments[${this.#index}]`;
+    }
+    return this.#text;
   }
 
   get pointer(): string | undefined {
-    return this.#at.text || this.#base.pointer;
+    return this.text || this.#base.pointer;
   }
 
   toJSON(): SourceLocation {

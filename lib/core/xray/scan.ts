@@ -10,7 +10,7 @@
  */
 import { functionName, queueName, topicName } from '../aws-names.js';
 import type { Namespace, SourceLocation, SpanKind, SpanNode } from '../model.js';
-import { type DocumentContext, LazyPointer, MAX_NESTING, NodeLocation } from './document.js';
+import { type DocumentContext, type LazyPointer, MAX_NESTING, NodeLocation } from './document.js';
 
 // The same bounds as the slow path (document.ts).
 const MAX_NAME_LENGTH = 200;
@@ -1010,7 +1010,11 @@ function toMs(seconds: number): number {
 }
 
 /** The node whose object starts at `pos`; inherited fields are left `undefined` for `inherit`. */
-function readNode(depth: number, where: LazyPointer | string, location: SourceLocation): Draft {
+function readNode(
+  depth: number,
+  where: LazyPointer | NodeLocation | string,
+  location: SourceLocation,
+): Draft {
   let seen = 0;
   let name: string | undefined;
   let id: string | undefined;
@@ -1181,11 +1185,16 @@ function readNode(depth: number, where: LazyPointer | string, location: SourceLo
     inferred,
     annotations,
     children,
-    location: depth === 0 ? location : new NodeLocation(location, where as LazyPointer),
+    // Below the top, `where` is the node's own location (see readChildren).
+    location: depth === 0 ? location : (where as NodeLocation),
   };
 }
 
-function readChildren(depth: number, where: LazyPointer | string, location: SourceLocation): Draft[] {
+function readChildren(
+  depth: number,
+  where: LazyPointer | NodeLocation | string,
+  location: SourceLocation,
+): Draft[] {
   if (ws() !== 91) bail();
   pos++;
   const children: Draft[] = [];
@@ -1198,7 +1207,7 @@ function readChildren(depth: number, where: LazyPointer | string, location: Sour
   let i = 0;
   do {
     if (ws() !== 123) bail();
-    children.push(readNode(depth + 1, new LazyPointer(where, ' > ', 'subsegments', i), location));
+    children.push(readNode(depth + 1, NodeLocation.subsegment(location, where, i), location));
     i++;
   } while (more(93));
   return children;
