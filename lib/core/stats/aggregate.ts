@@ -137,6 +137,8 @@ interface KeyStats {
   slowest: TopTraces;
   failed: TopTraces;
   versions: Set<string>;
+  /** The version added last, already in `versions`. */
+  lastVersion: string | null;
 }
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -158,6 +160,9 @@ interface WindowState {
    * of building its key string: a (service, name) has only a few operations and resources.
    */
   byParts: Map<string, Map<string, Variant[]>>;
+  /** The service of the last row and its names: the rows of one segment come one after another. */
+  lastService: string | null;
+  lastNames: Map<string, Variant[]> | null;
 }
 
 /**
@@ -217,7 +222,7 @@ export class WindowAggregator {
     }
     let window = this.byWindow.get(row.window_start);
     if (!window) {
-      window = { byKey: new Map(), byParts: new Map() };
+      window = { byKey: new Map(), byParts: new Map(), lastService: null, lastNames: null };
       this.byWindow.set(row.window_start, window);
     }
     const variant = this.variantOf(window, row);
@@ -235,7 +240,12 @@ export class WindowAggregator {
     stats.selfSketch.add(self);
     stats.slowest.offer(row.trace_id, duration);
     if (failed) stats.failed.offer(row.trace_id, duration);
-    if (row.service_version !== null) stats.versions.add(row.service_version);
+    const version = row.service_version;
+    // Rows of a key mostly repeat one version (one shared string): the set is asked only on a change.
+    if (version !== null && version !== stats.lastVersion) {
+      stats.versions.add(version);
+      stats.lastVersion = version;
+    }
     if (row.namespace !== null && (stats.namespace === null || row.namespace < stats.namespace)) {
       stats.namespace = row.namespace;
     }
@@ -246,11 +256,13 @@ export class WindowAggregator {
   private variantOf(window: WindowState, row: SpanRow): Variant {
     const kind = row.kind;
     const origin = kind === 'segment' ? row.origin : null;
-    let names = window.byParts.get(row.service);
+    let names = window.lastService === row.service ? window.lastNames : window.byParts.get(row.service);
     if (!names) {
       names = new Map();
       window.byParts.set(row.service, names);
     }
+    window.lastService = row.service;
+    window.lastNames = names;
     let variants = names.get(row.name);
     if (!variants) {
       variants = [];
@@ -313,6 +325,7 @@ export class WindowAggregator {
       // Twice as many, since up to `exemplarCount` of them may already be among the slowest.
       failed: new TopTraces(this.exemplarCount * 2),
       versions: new Set(),
+      lastVersion: null,
     };
   }
 
