@@ -1039,7 +1039,7 @@ function readNode(
   let nodeSqlDatabaseType: string | null = null;
   let version: string | undefined;
   let annotations: Record<string, string> | null = null;
-  let children: Draft[] = [];
+  let children: Draft[] | null = null;
 
   pos++;
   if (ws() === 125) {
@@ -1184,7 +1184,7 @@ function readNode(
     throttle,
     inferred,
     annotations,
-    children,
+    children: children ?? [],
     // Below the top, `where` is the node's own location (see readChildren).
     location: depth === 0 ? location : (where as NodeLocation),
   };
