@@ -472,11 +472,14 @@ function stepTests(
       // than minRatio when the ramp rises into it. So half the margin is asked for here.
       (seasonal === null || estimate >= seasonal * (1 + (config.minRatio - 1) / 2));
     const onsetPoints = onset.filter((pt) => statValue(pt, stat) > 0);
-    // Fallback onset: the first current window already above the halfway mark.
-    const halfway = bq * (1 + (config.minRatio - 1) / 2);
-    const firstHigh = state.series.find(
-      (pt) => pt.start >= curFrom && pt.start <= t && statValue(pt, stat) >= halfway,
-    );
+    // Fallback onset: the start of the run of current windows above the halfway mark that ends
+    // with the newest one (a six-window side whose last window alone is slow started there, not
+    // at an earlier window that a noisy p99 put above the mark).
+    const halfway = expected * (1 + (config.minRatio - 1) / 2);
+    const judged = state.series.filter((pt) => pt.start >= curFrom && pt.start <= t && pt.count > 0);
+    let firstHigh: (typeof judged)[number] | undefined;
+    for (let k = judged.length - 1; k >= 0 && statValue(judged[k]!, stat) >= halfway; k--)
+      firstHigh = judged[k];
     out.push({
       state,
       kind: 'step',
@@ -686,8 +689,12 @@ function onsetOf(c: Candidate, t: number, w: number, config: RegressionConfig): 
       if (after - before > Math.log(1 + (config.minRatio - 1) / 4)) rising.push(bounds[k]!);
     }
     if (c.kind === 'step') {
-      // The step's own change point: the latest rise, not older than the baseline.
-      const notBefore = t - (config.maxCurrentWindows + config.baselineWindows) * w;
+      // The step's own change point: the latest rise within the windows judged (or the one just
+      // before them). A rise inside the baseline is noise or an older change the baseline already
+      // holds; with the step in its first window there is no change point yet (E-Divisive needs two
+      // points on each side), and the fallback names that window.
+      const firstCurrent = Math.min(...c.current.map((e) => e.start));
+      const notBefore = Number.isFinite(firstCurrent) ? firstCurrent - w : t - config.maxCurrentWindows * w;
       for (let k = rising.length - 1; k >= 0; k--) {
         const start = c.onsetStarts[rising[k]!]!;
         if (start >= notBefore && start <= t) return start;
@@ -843,10 +850,21 @@ export function detectWindow(
     const other = best.get(id);
     if (!other || rank(k.c) < rank(other.c)) best.set(id, k);
   }
+  // One onset per key for its steps in a window: the one read from its strongest finding. A p99
+  // series rests on few calls per window and puts change points where p50 and p90 show none.
+  const stepOnset = new Map<string, { p: number; since: number }>();
+  for (const { c, p } of best.values()) {
+    if (c.kind !== 'step') continue;
+    const seen = stepOnset.get(c.state.key);
+    if (!seen || p < seen.p) stepOnset.set(c.state.key, { p, since: onsetOf(c, t, w, config) });
+  }
   const rows: RegressionRow[] = [];
   for (const { c, p } of best.values()) {
     const ratio = c.ratio;
-    const since = onsetOf(c, t, w, config);
+    const since =
+      c.kind === 'step'
+        ? (stepOnset.get(c.state.key)?.since ?? onsetOf(c, t, w, config))
+        : onsetOf(c, t, w, config);
     const version = newVersionNear(c.state, since, t, w);
     rows.push({
       window_start: t,
