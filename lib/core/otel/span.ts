@@ -389,7 +389,8 @@ function annotations(attrs: Attributes): Record<string, string> | null {
   const keys = [attrs['aws.xray.annotation_keys'], attrs['aws.xray.annotations']].flatMap((v) =>
     Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string') : typeof v === 'string' ? [v] : [],
   );
-  const out: Record<string, string> = {};
+  // No prototype: an annotation may be named "__proto__".
+  const out: Record<string, string> = Object.create(null);
   for (const key of keys) {
     const v = attrs[key];
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
