@@ -309,9 +309,12 @@ function seasonalReference(
   return values.length > 0 ? median(values) : null;
 }
 
+/** A bucket strictly above `threshold` (a relative margin so the threshold's own bucket is not). */
+const isAbove = (b: Bin, threshold: number): boolean => b.value > threshold * (1 + 1e-12);
+
 function countAbove(list: readonly Bin[], threshold: number): number {
   let n = 0;
-  for (const b of list) if (b.value > threshold * (1 + 1e-12)) n += b.count;
+  for (const b of list) if (isAbove(b, threshold)) n += b.count;
   return n;
 }
 
@@ -367,7 +370,7 @@ function dailyShape(
 
 /** The buckets above `threshold`. */
 function above(list: readonly Bin[], threshold: number): Bin[] {
-  return list.filter((b) => b.value > threshold * (1 + 1e-12));
+  return list.filter((b) => isAbove(b, threshold));
 }
 
 /** The median over `band` of current / baseline quantiles. */
@@ -852,19 +855,20 @@ export function detectWindow(
   }
   // One onset per key for its steps in a window: the one read from its strongest finding. A p99
   // series rests on few calls per window and puts change points where p50 and p90 show none.
-  const stepOnset = new Map<string, { p: number; since: number }>();
-  for (const { c, p } of best.values()) {
-    if (c.kind !== 'step') continue;
-    const seen = stepOnset.get(c.state.key);
-    if (!seen || p < seen.p) stepOnset.set(c.state.key, { p, since: onsetOf(c, t, w, config) });
+  // One onset per key for its steps in a window: the one read from its strongest finding. A p99
+  // series rests on few calls per window and puts change points where p50 and p90 show none.
+  const strongest = new Map<string, { c: Candidate; p: number }>();
+  for (const k of best.values()) {
+    if (k.c.kind !== 'step') continue;
+    const seen = strongest.get(k.c.state.key);
+    if (!seen || k.p < seen.p) strongest.set(k.c.state.key, k);
   }
+  // E-Divisive runs once per key's steps (99 permutations each), not once per statistic.
+  const stepSince = new Map([...strongest].map(([key, k]) => [key, onsetOf(k.c, t, w, config)]));
   const rows: RegressionRow[] = [];
   for (const { c, p } of best.values()) {
     const ratio = c.ratio;
-    const since =
-      c.kind === 'step'
-        ? (stepOnset.get(c.state.key)?.since ?? onsetOf(c, t, w, config))
-        : onsetOf(c, t, w, config);
+    const since = (c.kind === 'step' ? stepSince.get(c.state.key) : undefined) ?? onsetOf(c, t, w, config);
     const version = newVersionNear(c.state, since, t, w);
     rows.push({
       window_start: t,
