@@ -17,6 +17,7 @@
 import { ConfigError, LakeError } from '../core/errors.js';
 import { DEFAULT_WINDOW_MS, windowStart } from '../core/model.js';
 import type { ObjectStore } from '../core/ports.js';
+import { acquireLease, canLease, releaseLease, renewLease } from './lease.js';
 import { type PipelineDeps, type PipelineOptions, type RunSummary, runPipeline } from './run.js';
 
 export const CHECKPOINT_KEY = '_state/checkpoint.json';
@@ -193,71 +194,6 @@ export function dueWindows(
   return out;
 }
 
-interface Lease {
-  readonly version: string | null;
-}
-
-function leaseBody(owner: string, nowMs: number, leaseMs: number): Uint8Array {
-  return encoder.encode(
-    JSON.stringify({
-      owner,
-      acquiredAtMs: nowMs,
-      expiresAtMs: nowMs + leaseMs,
-      expiresAt: new Date(nowMs + leaseMs),
-    }),
-  );
-}
-
-function leaseExpiry(bytes: Uint8Array): number {
-  try {
-    const v: unknown = JSON.parse(decoder.decode(bytes));
-    if (isRecord(v) && typeof v.expiresAtMs === 'number') return v.expiresAtMs;
-  } catch {
-    // A lease that cannot be read is treated as expired: it protects nothing.
-  }
-  return 0;
-}
-
-/** Takes the lease; null when another live run holds it. */
-async function acquireLease(
-  store: ObjectStore,
-  owner: string,
-  nowMs: number,
-  leaseMs: number,
-): Promise<Lease | null> {
-  if (!store.putConditional || !store.getWithVersion) return { version: null };
-  const body = leaseBody(owner, nowMs, leaseMs);
-  const created = await store.putConditional(LEASE_KEY, body);
-  if (created !== null) return { version: created };
-  const current = await store.getWithVersion(LEASE_KEY);
-  if (!current) {
-    const retry = await store.putConditional(LEASE_KEY, body);
-    return retry === null ? null : { version: retry };
-  }
-  if (leaseExpiry(current.body) > nowMs) return null;
-  // Expired: a run died holding it. Take it over only if nobody else did first.
-  const taken = await store.putConditional(LEASE_KEY, body, current.version);
-  return taken === null ? null : { version: taken };
-}
-
-async function renewLease(
-  store: ObjectStore,
-  lease: Lease,
-  owner: string,
-  nowMs: number,
-  leaseMs: number,
-): Promise<Lease | null> {
-  if (lease.version === null || !store.putConditional) return lease;
-  const version = await store.putConditional(LEASE_KEY, leaseBody(owner, nowMs, leaseMs), lease.version);
-  return version === null ? null : { version };
-}
-
-async function releaseLease(store: ObjectStore, lease: Lease, owner: string, nowMs: number): Promise<void> {
-  if (lease.version === null || !store.putConditional) return;
-  // Released by expiring it in place (conditionally), so a lease someone else took is never removed.
-  await store.putConditional(LEASE_KEY, leaseBody(owner, nowMs, -1), lease.version);
-}
-
 /**
  * Runs the pipeline for one window: `range` = the window, so only traces starting in it count.
  *
@@ -306,9 +242,9 @@ export async function runDueWindows(
   const maxWindows = options.maxWindows ?? DEFAULT_MAX_WINDOWS;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const owner = options.owner ?? `run-${now()}-${Math.random().toString(36).slice(2, 10)}`;
-  const concurrency = deps.store.putConditional && deps.store.getWithVersion ? 'lease' : 'unguarded';
+  const concurrency = canLease(deps.store) ? 'lease' : 'unguarded';
 
-  let lease = await acquireLease(deps.store, owner, now(), leaseMs);
+  let lease = await acquireLease(deps.store, LEASE_KEY, owner, now(), leaseMs);
   if (!lease) {
     const cp = await readCheckpoint(deps.store);
     deps.log.info('collector busy: another run holds the lease', { lease: LEASE_KEY, owner });
@@ -346,7 +282,7 @@ export async function runDueWindows(
     remaining = due.length - todo.length;
     for (const [i, w] of todo.entries()) {
       if (i > 0) {
-        const renewed = await renewLease(deps.store, lease, owner, now(), leaseMs);
+        const renewed = await renewLease(deps.store, LEASE_KEY, lease, owner, now(), leaseMs);
         if (!renewed) {
           deps.log.warn('collector lost its lease; stopping before the next window', {
             window_start: iso(w),
@@ -363,7 +299,7 @@ export async function runDueWindows(
       options.onWindow?.(result);
     }
   } finally {
-    await releaseLease(deps.store, lease, owner, now()).catch((e: unknown) => {
+    await releaseLease(deps.store, LEASE_KEY, lease, owner, now()).catch((e: unknown) => {
       deps.log.warn('could not release the collector lease; it expires by itself', { error: String(e) });
     });
   }

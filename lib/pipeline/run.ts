@@ -38,6 +38,7 @@ import { DDSketch } from '../core/stats/ddsketch.js';
 import { REGRESSIONS, SPANS, SUBSEGMENT_STATS, type TableDef, TRACES, windowToken } from '../core/tables.js';
 import { decodeBatchGetTracesByTrace } from '../core/xray/decode.js';
 import { LakeWriter } from './lake-writer.js';
+import { withLease } from './lease.js';
 import { detectRegressions } from './regressions.js';
 import { TraceIdSet } from './trace-id-set.js';
 import { TraceRowStore } from './trace-rows.js';
@@ -55,6 +56,12 @@ export interface PipelineProgress {
   readonly rejected: number;
 }
 
+/** The lease held while a run updates the regression baselines. */
+export const BASELINE_LOCK_KEY = '_state/regressions.lock.json';
+/** Longer than any update of the baselines takes; a run that dies holding it frees it after this. */
+const BASELINE_LOCK_MS = 5 * 60_000;
+const DEFAULT_BASELINE_LOCK_WAIT_MS = 2 * 60_000;
+
 export interface PipelineOptions {
   /** Window length; default 5 minutes, aligned to UTC. */
   readonly windowMs?: number;
@@ -65,6 +72,11 @@ export interface PipelineOptions {
   /** The busiest N keys get per-key metrics; the rest are summed into one overflow key. */
   readonly metricKeyCap?: number;
   readonly detectRegressions?: boolean;
+  /**
+   * How long to wait for another run's update of the regression baselines before failing the run
+   * (its tables are written by then; a re-run detects its regressions). Default 2 minutes.
+   */
+  readonly baselineLockWaitMs?: number;
   readonly regression?: Partial<RegressionConfig>;
   /** Rows per `spans` part object. */
   readonly partRows?: number;
@@ -385,10 +397,17 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   const allStats = statsByWindow.flatMap((w) => w.rows);
   let findings: RegressionRow[] = [];
   if (detect && statsByWindow.length > 0) {
-    findings = attributeFindings(
-      await detectRegressions(deps.store, statsByWindow, options.regression),
-      keyGraph,
+    // Baselines are read, updated and written back per key: one run at a time (a backfill's
+    // workers and the collector may finish windows together), or one run's windows would be lost.
+    const owner = `run-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
+    const detected = await withLease(
+      deps.store,
+      BASELINE_LOCK_KEY,
+      owner,
+      { leaseMs: BASELINE_LOCK_MS, maxWaitMs: options.baselineLockWaitMs ?? DEFAULT_BASELINE_LOCK_WAIT_MS },
+      () => detectRegressions(deps.store, statsByWindow, options.regression),
     );
+    findings = attributeFindings(detected, keyGraph);
     const byWindow = new Map<number, RegressionRow[]>();
     for (const f of findings) {
       const list = byWindow.get(f.window_start) ?? [];
