@@ -54,7 +54,7 @@ function source(): TraceSource {
 function slowBaselineReads(inner: LocalObjectStore, conditional: boolean): ObjectStore {
   const store: ObjectStore = {
     describe: () => inner.describe(),
-    put: (k, b, o) => inner.put(k, b, o),
+    put: (k, b) => inner.put(k, b),
     list: (p) => inner.list(p),
     delete: (k) => inner.delete(k),
     get: async (k) => {
