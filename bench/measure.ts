@@ -21,6 +21,7 @@ import type { SpanRow, TraceRow } from '../lib/core/model.js';
 import { silentLog } from '../lib/core/ports.js';
 import { WindowAggregator } from '../lib/core/stats/aggregate.js';
 import { SPANS, SUBSEGMENT_STATS, TRACES } from '../lib/core/tables.js';
+import { decodeBatchGetTracesByTrace } from '../lib/core/xray/decode.js';
 import { runPipeline } from '../lib/pipeline/run.js';
 import { accuracy, duckdbPeer } from './duckdb.js';
 
@@ -134,6 +135,34 @@ async function e2e(args: Args) {
 }
 
 /**
+ * What DuckDB's query computes, computed as `runPipeline` computes it and nothing else: files read,
+ * responses decoded one trace at a time (documents validated), linked and flattened, every span into
+ * the window's sketches, then the `subsegment_stats` rows (count, p50/p90/p99 and the rest). No
+ * `traces` table, no Parquet, no metrics, no regression detection, nothing written.
+ */
+async function aggregates(args: Args) {
+  const source = new FileSource(str(args, 'traces'));
+  const aggregator = new WindowAggregator({ windowMs: WINDOW_MS });
+  const cpu0 = process.cpuUsage();
+  let spans = 0;
+  for await (const event of source.read()) {
+    if (event.type !== 'record') continue;
+    const pieces = decodeBatchGetTracesByTrace(event.record) ?? [decodeRecord(event.record)];
+    for (const piece of pieces) {
+      for (const trace of piece.traces) {
+        const linked = linkTrace(trace.traceId, trace.nodes);
+        const flat = flattenTrace(trace.traceId, linked.roots, WINDOW_MS);
+        for (const row of flat.spans) aggregator.add(row);
+        spans += flat.spans.length;
+      }
+    }
+  }
+  let groups = 0;
+  for (const window of aggregator.windows()) groups += aggregator.statsRows(window).length;
+  return { elapsedMs: cpuMs(cpu0), spans, groups, peakRssMb: peakRssMb() };
+}
+
+/**
  * The pipeline's stages timed one by one, calling the same functions `runPipeline` calls in the
  * same order (source → decode → link + flatten → aggregate → Arrow → Parquet → store).
  */
@@ -238,6 +267,9 @@ async function main(): Promise<void> {
       break;
     case 'stages':
       result = await stages(args);
+      break;
+    case 'aggregates':
+      result = await aggregates(args);
       break;
     case 'duckdb':
       result = await duckdbPeer(

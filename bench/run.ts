@@ -138,6 +138,7 @@ async function main(): Promise<void> {
 
   const floors: Json[] = [];
   const statsOnly: Json[] = [];
+  const aggregateRuns: Json[] = [];
   const withSpans: Json[] = [];
   const stageRuns: Json[] = [];
   const peer1: Json[] = [];
@@ -148,6 +149,8 @@ async function main(): Promise<void> {
     say(`  floor ${fmt(num(floors.at(-1)!, 'totalMs'))} ms`);
     statsOnly.push(await measure('e2e', { traces, lake: lakeStats, writeSpans: false }));
     say(`  stats-only ${fmt(num(statsOnly.at(-1)!, 'elapsedMs'))} ms`);
+    aggregateRuns.push(await measure('aggregates', { traces }));
+    say(`  aggregates only ${fmt(num(aggregateRuns.at(-1)!, 'elapsedMs'))} ms`);
     withSpans.push(await measure('e2e', { traces, lake: lakeSpans, writeSpans: true }));
     say(`  with spans ${fmt(num(withSpans.at(-1)!, 'elapsedMs'))} ms`);
     stageRuns.push(
@@ -189,6 +192,7 @@ async function main(): Promise<void> {
   const spans = num(withSpans[0]!, 'spans');
   const floorMs = median(floors.map((f) => num(f, 'totalMs')));
   const statsMs = median(statsOnly.map((f) => num(f, 'elapsedMs')));
+  const aggMs = median(aggregateRuns.map((f) => num(f, 'elapsedMs')));
   const spansMs = median(withSpans.map((f) => num(f, 'elapsedMs')));
   const stage = (k: string) => median(stageRuns.map((s) => num(s, 'ms', k)));
   const spanParquet = dirBytes(lakeSpans, (rel) => rel.startsWith('spans') && rel.endsWith('.parquet'));
@@ -211,6 +215,7 @@ async function main(): Promise<void> {
     runs,
     floor: floors,
     statsOnly,
+    aggregates: aggregateRuns,
     withSpans,
     stages: stageRuns,
     peer1,
@@ -242,6 +247,12 @@ async function main(): Promise<void> {
   row('&nbsp;&nbsp;parse Documents', fmt(median(floors.map((f) => num(f, 'innerMs')))), '', '');
   row('tracelake end to end, stats only', fmt(statsMs), fmt(rate(spans, statsMs)), fl(statsMs));
   row('tracelake end to end, with `spans`', fmt(spansMs), fmt(rate(spans, spansMs)), fl(spansMs));
+  row(
+    'tracelake, the same aggregates only (decode, flatten, sketches; nothing written)',
+    fmt(aggMs),
+    fmt(rate(spans, aggMs)),
+    fl(aggMs),
+  );
   if (peer1.length) {
     row('DuckDB, threads=1, from_json (same aggregates)', fmt(p1), fmt(rate(spans, p1)), fl(p1));
     row(
@@ -273,7 +284,7 @@ async function main(): Promise<void> {
   lines.push('');
   if (peer1.length) {
     lines.push(
-      `tracelake stats-only / DuckDB 1 thread: ${fmt(p1 / statsMs, 2)}× the throughput; with spans: ${fmt(p1 / spansMs, 2)}×. Against DuckDB on default threads: ${fmt(pN / statsMs, 2)}× and ${fmt(pN / spansMs, 2)}×.`,
+      `tracelake stats-only / DuckDB 1 thread: ${fmt(p1 / statsMs, 2)}× the throughput; with spans: ${fmt(p1 / spansMs, 2)}×; the same aggregates only: ${fmt(p1 / aggMs, 2)}× (per run: ${aggregateRuns.map((a, i) => fmt(num(peer1[i]!, 'elapsedMs') / num(a, 'elapsedMs'), 2)).join(', ')}). Against DuckDB on default threads: ${fmt(pN / statsMs, 2)}× and ${fmt(pN / spansMs, 2)}×.`,
     );
   }
   lines.push('');
