@@ -15,6 +15,7 @@
 import type { RegressionRow, StatsRow } from '../lib/core/model.js';
 import type { ObjectStore } from '../lib/core/ports.js';
 import { type RegressionConfig, resolveRegressionConfig } from '../lib/core/regress/config.js';
+import type { Gate, TestDiagnostic } from '../lib/core/regress/detector.js';
 import { seededRandom } from '../lib/core/regress/stats.js';
 import { DDSketch } from '../lib/core/stats/ddsketch.js';
 import { detectRegressions } from '../lib/pipeline/regressions.js';
@@ -47,6 +48,7 @@ const config = resolveRegressionConfig(overrides);
 const seed = arg('seed', 1);
 const testDays = arg('days', 1);
 const quick = process.argv.includes('--quick');
+const debug = process.argv.includes('--debug');
 const random = seededRandom(seed);
 let spare: number | null = null;
 function normal(): number {
@@ -279,6 +281,18 @@ class MemoryStore implements ObjectStore {
 
 // ---- run -------------------------------------------------------------------------------------------
 const started = Date.now();
+/** With --debug: every test made on a step key during its step, by key index and window. */
+const diagnostics = keys.map(() => new Map<number, TestDiagnostic[]>());
+const diagnosticKey = new Map(keys.map((k, i) => [k.name, i]));
+const observe = (d: TestDiagnostic) => {
+  const k = diagnosticKey.get(d.key);
+  if (k === undefined || d.windowStart < testStart) return;
+  const role = keys[k]!.role;
+  if (role !== 'step' && role !== 'null') return;
+  const list = diagnostics[k]!.get(d.windowStart) ?? [];
+  list.push(d);
+  diagnostics[k]!.set(d.windowStart, list);
+};
 const store = new MemoryStore();
 const findings: RegressionRow[] = [];
 /** Per key: window start → p99, for the naive rule. */
@@ -315,7 +329,7 @@ for (let hour = START; hour < end; hour += HOUR_MS) {
   }
   const d0 = Date.now();
   generateMs += d0 - g0;
-  findings.push(...(await detectRegressions(store, windows, overrides)));
+  findings.push(...(await detectRegressions(store, windows, overrides, debug ? { observe } : {})));
   detectMs += Date.now() - d0;
 }
 
@@ -499,7 +513,7 @@ out(
   `time: ${((Date.now() - started) / 1000).toFixed(1)} s (generation ${(generateMs / 1000).toFixed(1)} s, detection incl. state load/save ${(detectMs / 1000).toFixed(1)} s); ` +
     `config overrides ${JSON.stringify(overrides)}`,
 );
-if (process.argv.includes('--debug')) {
+if (debug) {
   keys.forEach((key, k) => {
     for (const t of testWindows) {
       if (windowClass(key, t) === 'injected') continue;
@@ -516,11 +530,161 @@ if (process.argv.includes('--debug')) {
     for (const s of key.steps) {
       if (s.size < 0.25) continue;
       const o = stepOutcome(k, s, false);
-      if (o.delay === null || o.delay > 2)
+      if (o.delay === null || o.delay > 2) {
         out(
           `MISS ${key.name} ${s.shape} +${s.size * 100}% at ${new Date(s.start).toISOString()} delay ${o.delay} rate ${key.rate.toFixed(0)} median ${key.medianMs.toFixed(1)} sigma ${key.sigma.toFixed(2)}`,
         );
+        for (const statistic of ['p50', 'p90', 'p99'] as const) {
+          const d = nearestTest(k, s, o.delay === null ? STEP_WINDOWS - 1 : 2, statistic);
+          if (d) out(`  nearest ${describeTest(d, s)}`);
+        }
+      }
     }
   });
+  gateTally();
+  sizeTally();
+}
+
+/**
+ * How the size estimates behave: on busy keys' p90/p99 tests, the band ratio and the tail
+ * Hodges–Lehmann ratio (both before the daily shape) with no change (clean windows of null and step
+ * keys) and once a +25 % step fills the six windows judged.
+ */
+function sizeTally(): void {
+  out();
+  out('Size estimates (before the daily shape), p10/median/p90 and share >= minRatio:');
+  for (const statistic of ['p90', 'p99'] as const) {
+    for (const horizon of ['short', 'long'] as const) {
+      const groups = new Map<string, Map<string, number[]>>();
+      const add = (name: string, d: TestDiagnostic) => {
+        const g = groups.get(name) ?? new Map<string, number[]>();
+        for (const estimate of ['band', 'hl']) {
+          const v = d.detail[estimate];
+          if (v === undefined || !Number.isFinite(v)) continue;
+          const list = g.get(estimate) ?? [];
+          list.push(v);
+          g.set(estimate, list);
+        }
+        groups.set(name, g);
+      };
+      keys.forEach((key, k) => {
+        for (const [t, list] of diagnostics[k]!) {
+          const cls = windowClass(key, t);
+          const step = activeStep(key, t);
+          // The one window whose current side is all slow and whose baseline is all before the step.
+          const full = horizon === 'short' ? 1 : 5;
+          for (const d of list) {
+            if (d.kind !== 'step' || d.statistic !== statistic || d.horizon !== horizon) continue;
+            if (cls === 'clean') add('no change', d);
+            else if (step && step.size === 0.25 && t === step.start + full * WINDOW_MS)
+              add(`+25 % ${step.shape === 'p50' ? 'whole' : 'tail'}`, d);
+          }
+        }
+      });
+      for (const [name, g] of groups) {
+        const summary = (v: number[]) => {
+          const sorted = [...v].sort((a, b) => a - b);
+          const share = v.filter((x) => x >= config.minRatio).length / v.length;
+          const q = (f: number) => sorted[Math.floor(f * (sorted.length - 1))]!.toFixed(3);
+          return `${q(0.1)}/${q(0.5)}/${q(0.9)} ${(100 * share).toFixed(2)} %`;
+        };
+        out(
+          `  ${statistic} ${horizon} ${name} (${g.get('band')?.length ?? 0} tests): ${[...g]
+            .map(([estimate, v]) => `${estimate} ${summary(v)}`)
+            .join('; ')}`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * The step test that came nearest to a finding in the step's first windows (up to `last`): the
+ * fewest gates failed, then the smallest p / bar.
+ */
+function nearestTest(
+  k: number,
+  s: StepTrial,
+  last: number,
+  statistic?: TestDiagnostic['statistic'],
+): TestDiagnostic | null {
+  let best: TestDiagnostic | null = null;
+  const score = (d: TestDiagnostic) => d.failed.length * 1e6 + Math.min(1e5, (d.p || 1) / (d.bar || 1));
+  for (let j = 0; j <= last; j++) {
+    for (const d of diagnostics[k]!.get(s.start + j * WINDOW_MS) ?? []) {
+      if (d.kind !== 'step' || (statistic && d.statistic !== statistic)) continue;
+      if (!best || score(d) < score(best)) best = d;
+    }
+  }
+  return best;
+}
+
+function describeTest(d: TestDiagnostic, s: StepTrial): string {
+  const j = (d.windowStart - s.start) / WINDOW_MS;
+  if (d.failed.includes('samples')) return `${d.statistic} ${d.horizon} w+${j} failed=samples`;
+  return (
+    `${d.statistic} ${d.horizon} w+${j} failed=${d.failed.join('+') || 'none'} ratio ${d.ratio.toFixed(3)} ` +
+    `delta ${(d.baselineMs * d.ratio - d.baselineMs).toFixed(1)} ms (baseline ${d.baselineMs.toFixed(1)}, current ${d.currentMs.toFixed(1)}) ` +
+    `p ${d.p.toExponential(1)} bar ${d.bar.toExponential(1)} uncapped ${d.barUncapped.toExponential(1)}${d.quiet ? ' quiet' : ''} ` +
+    Object.entries(d.detail)
+      .map(([name, v]) => `${name} ${Number.isInteger(v) ? v : v.toPrecision(3)}`)
+      .join(' ')
+  );
+}
+
+/**
+ * For the missed and late +25 % steps on busy keys (eligible trials): which gates stopped the test
+ * that came nearest, and how many would have been found (in time) with one gate lifted.
+ */
+function gateTally(): void {
+  out();
+  out('Gate tally, +25 % steps on busy keys, eligible trials (nearest test: fewest gates failed):');
+  for (const shape of STEP_SHAPES) {
+    for (const late of [false, true]) {
+      const sets = new Map<string, number>();
+      const lifted = new Map<Gate, number>();
+      const ratios: number[] = [];
+      let capOnly = 0;
+      let trials = 0;
+      keys.forEach((key, k) => {
+        if (key.role !== 'step') return;
+        for (const s of key.steps) {
+          if (s.shape !== shape || s.size !== 0.25 || !eligible(key, s.size)) continue;
+          const o = stepOutcome(k, s, false);
+          if (late ? o.delay === null || o.delay <= 2 : o.delay !== null) continue;
+          trials++;
+          const last = late ? 2 : STEP_WINDOWS - 1;
+          const d = nearestTest(k, s, last);
+          const name = d ? d.failed.join('+') || 'none' : 'no test';
+          sets.set(name, (sets.get(name) ?? 0) + 1);
+          if (d?.failed.length === 1 && d.failed[0] === 'ratio') ratios.push(d.ratio);
+          if (d?.failed.length === 1 && d.failed[0] === 'significance' && d.p <= d.barUncapped) capOnly++;
+          const gates = new Set<Gate>();
+          for (let j = 0; j <= last; j++) {
+            for (const t of diagnostics[k]!.get(s.start + j * WINDOW_MS) ?? [])
+              if (t.kind === 'step' && t.failed.length === 1) gates.add(t.failed[0]!);
+          }
+          for (const g of gates) lifted.set(g, (lifted.get(g) ?? 0) + 1);
+        }
+      });
+      const shapeName = shape === 'p50' ? 'whole distribution' : 'above p95 only';
+      out(
+        `  ${shapeName}, ${late ? 'found late (> 2 windows)' : 'missed'}: ${trials}; nearest test failed ${[
+          ...sets,
+        ]
+          .sort((a, b) => b[1] - a[1])
+          .map(([n, c]) => `${n} ${c}`)
+          .join(', ')}`,
+      );
+      if (trials === 0) continue;
+      out(
+        `    one gate lifted would find: ${[...lifted].map(([g, c]) => `${g} ${c}`).join(', ') || 'none'}; ` +
+          `significance only and under the uncapped bar: ${capOnly}; ratio-only ratios: ${ratios
+            .sort((a, b) => a - b)
+            .map((r) => r.toFixed(3))
+            .join(' ')}`,
+      );
+    }
+  }
 }
 console.log(lines.join('\n'));

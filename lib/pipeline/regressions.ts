@@ -7,7 +7,7 @@ import { LakeError, ValidationError } from '../core/errors.js';
 import type { RegressionRow } from '../core/model.js';
 import { type LogSink, type ObjectStore, silentLog } from '../core/ports.js';
 import { type RegressionConfig, resolveRegressionConfig } from '../core/regress/config.js';
-import { detectWindows, type WindowStats } from '../core/regress/detector.js';
+import { type DiagnosticSink, detectWindows, type WindowStats } from '../core/regress/detector.js';
 import { decodeBaseline, encodeBaseline, type KeyBaseline } from '../core/regress/state.js';
 
 export const BASELINE_PREFIX = '_state/regressions/v1/';
@@ -108,13 +108,13 @@ export async function detectRegressions(
   store: ObjectStore,
   windows: readonly WindowStats[],
   config: Partial<RegressionConfig> = {},
-  options: { log?: LogSink } = {},
+  options: { log?: LogSink; observe?: DiagnosticSink } = {},
 ): Promise<RegressionRow[]> {
   const resolved = resolveRegressionConfig(config);
   const keys = [...new Set(windows.flatMap((w) => w.rows.map((r) => r.key)))].sort();
   if (keys.length === 0) return [];
   const states = await loadBaselines(store, keys, options.log ?? silentLog);
-  const findings = detectWindows(states, windows, resolved);
+  const findings = detectWindows(states, windows, resolved, options.observe);
   await saveBaselines(store, states, keys);
   return findings;
 }

@@ -92,6 +92,51 @@ export interface WindowStats {
 /** Steps: two windows or more; drifts: 6 h of windows or 3 days of hours. */
 type Horizon = 'short' | 'long';
 
+/**
+ * A gate a test can fail: too few calls for the percentile (`samples`), the ratio below minRatio
+ * (`ratio`), the rise below minDeltaMs (`delta`), not above the same hour on previous days
+ * (`seasonal`), a drift's fitted line no better than a step or not significant on its own
+ * (`trend`), and the p-value above the window's bar (`significance`).
+ */
+export type Gate = 'samples' | 'ratio' | 'delta' | 'seasonal' | 'trend' | 'significance';
+
+/**
+ * What one test of one key in one window saw and which gates stopped it: for the evaluation and
+ * for debugging a missed change; not part of the findings.
+ */
+export interface TestDiagnostic {
+  readonly windowStart: number;
+  readonly key: string;
+  readonly kind: RegressionKind;
+  readonly horizon: Horizon;
+  readonly statistic: RegressionStatistic;
+  /** The current side had to widen to hold minSamples: judged with Bonferroni. */
+  readonly quiet: boolean;
+  /** Raw p-value (NaN for a test not run). */
+  readonly p: number;
+  /**
+   * The raw p-value this test had to reach: Bonferroni's fdr / m for a quiet key, else
+   * Benjamini–Hochberg's next level fdr · min(R + 1, fdrMaxFindings) / m (R: the window's
+   * findings; R for a test that is one of them). NaN for a test not run.
+   */
+  readonly bar: number;
+  /** The same bar without the fdrMaxFindings cap. */
+  readonly barUncapped: number;
+  /** The p-value as judged (BH-adjusted, capped, or Bonferroni): the `p_value` of a finding. */
+  readonly judgedP: number;
+  /** Tests made in the window (BH's m). */
+  readonly tests: number;
+  readonly ratio: number;
+  readonly baselineMs: number;
+  readonly currentMs: number;
+  readonly failed: readonly Gate[];
+  /** The parts of the test (p-values of its views, noise factors), by name. */
+  readonly detail: Readonly<Record<string, number>>;
+}
+
+/** Receives one TestDiagnostic per test made (and per test skipped for too few calls). */
+export type DiagnosticSink = (d: TestDiagnostic) => void;
+
 interface Candidate {
   readonly state: KeyBaseline;
   readonly kind: RegressionKind;
@@ -105,6 +150,9 @@ interface Candidate {
    */
   readonly quiet: boolean;
   readonly practical: boolean;
+  /** The practical gates not passed and the test's parts (see TestDiagnostic), for diagnostics. */
+  readonly failed: readonly Gate[];
+  readonly detail: Readonly<Record<string, number>>;
   readonly baselineMs: number;
   readonly currentMs: number;
   /** The size of the change reported (`ratio`): the band estimate for a step, the fitted rise for a drift. */
@@ -384,6 +432,7 @@ function stepCandidates(
   w: number,
   hours: ReadonlyMap<number, HourPoint>,
   config: RegressionConfig,
+  observe?: DiagnosticSink,
 ): Candidate[] {
   if (!state.ring.some((e) => e.start === t)) return [];
   const within = (span: number) => state.ring.filter((e) => e.start > t - span * w && e.start <= t);
@@ -391,10 +440,10 @@ function stepCandidates(
   let span = config.currentWindows;
   while (countOf(within(span)) < config.minSamples && span < config.maxCurrentWindows) span++;
   const quiet = span > config.currentWindows;
-  const out = stepTests(state, t, w, span, 'short', quiet, hours, config);
+  const out = stepTests(state, t, w, span, 'short', quiet, hours, config, observe);
   // Long side: a smaller change (a p99 moving +25 %) needs more samples than two windows hold.
   if (config.maxCurrentWindows > span)
-    out.push(...stepTests(state, t, w, config.maxCurrentWindows, 'long', quiet, hours, config));
+    out.push(...stepTests(state, t, w, config.maxCurrentWindows, 'long', quiet, hours, config, observe));
   return out;
 }
 
@@ -407,6 +456,7 @@ function stepTests(
   quiet: boolean,
   hours: ReadonlyMap<number, HourPoint>,
   config: RegressionConfig,
+  observe?: DiagnosticSink,
 ): Candidate[] {
   const curFrom = t - (span - 1) * w;
   const baseFrom = curFrom - config.baselineWindows * w;
@@ -423,12 +473,33 @@ function stepTests(
   const onset = state.series.filter((p) => p.start >= onsetFrom && p.start <= t && p.count > 0);
   const out: Candidate[] = [];
   for (const stat of STATISTICS) {
-    if (cs.count < Math.max(config.minSamples, stat.stepNeed) || bs.count < 2 * stat.stepNeed) continue;
+    if (cs.count < Math.max(config.minSamples, stat.stepNeed) || bs.count < 2 * stat.stepNeed) {
+      observe?.({
+        windowStart: t,
+        key: state.key,
+        kind: 'step',
+        horizon,
+        statistic: stat.name,
+        quiet,
+        p: Number.NaN,
+        bar: Number.NaN,
+        barUncapped: Number.NaN,
+        judgedP: Number.NaN,
+        tests: 0,
+        ratio: Number.NaN,
+        baselineMs: Number.NaN,
+        currentMs: Number.NaN,
+        failed: ['samples'],
+        detail: { current: cs.count, baseline: bs.count },
+      });
+      continue;
+    }
     const bq = quantileOf(bs, stat.q);
     const cq = quantileOf(cs, stat.q);
     // Window-to-window noise seen in the baseline widens the test (an effective sample size).
     const phi = dispersion(windowBins, bq);
     let p: number;
+    let detail: Record<string, number> = { phi };
     if (stat.tailFrom === null) {
       p = normalSf(mannWhitneyGreater(bBins, cBins).z / Math.sqrt(phi));
     } else {
@@ -446,6 +517,7 @@ function stepTests(
         mannWhitneyGreater(above(bBins, from), above(cBins, from)).z / Math.sqrt(tailPhi),
       );
       p = Math.min(1, 2 * Math.min(exceed, tail));
+      detail = { phi, tailPhi, exceed, tail };
     }
     const seasonal = seasonalReference(hours, t, stat, config.seasonalDays);
     // The baseline hour and the current windows sit at different times of day. Where earlier days
@@ -464,16 +536,21 @@ function stepTests(
     // Latency is often bimodal (cache hit or miss); a percentile in the gap between the modes
     // jumps 30 % when a few calls change sides, and a p99 read from a few dozen calls swings by
     // 20 % window to window. A real change moves the whole band.
-    const ratio = bandRatio(cs, bs, stat.band) / shape;
+    const band = bandRatio(cs, bs, stat.band);
+    detail.band = band;
+    detail.shape = shape;
+    const ratio = band / shape;
     const estimate = expected * ratio;
-    const practical =
-      ratio >= config.minRatio &&
-      estimate - expected >= config.minDeltaMs &&
-      cq - expected >= config.minDeltaMs &&
-      // A change that happens every day at this time (a nightly batch) is at the level of the
-      // same hour on previous days; a real step on a daily ramp is well above it, though less
-      // than minRatio when the ramp rises into it. So half the margin is asked for here.
-      (seasonal === null || estimate >= seasonal * (1 + (config.minRatio - 1) / 2));
+    const failed: Gate[] = [];
+    if (!(ratio >= config.minRatio)) failed.push('ratio');
+    if (!(estimate - expected >= config.minDeltaMs && cq - expected >= config.minDeltaMs))
+      failed.push('delta');
+    // A change that happens every day at this time (a nightly batch) is at the level of the
+    // same hour on previous days; a real step on a daily ramp is well above it, though less
+    // than minRatio when the ramp rises into it. So half the margin is asked for here.
+    if (seasonal !== null && !(estimate >= seasonal * (1 + (config.minRatio - 1) / 2)))
+      failed.push('seasonal');
+    const practical = failed.length === 0;
     const onsetPoints = onset.filter((pt) => statValue(pt, stat) > 0);
     // Fallback onset: the start of the run of current windows above the halfway mark that ends
     // with the newest one (a six-window side whose last window alone is slow started there, not
@@ -491,6 +568,8 @@ function stepTests(
       p,
       quiet,
       practical,
+      failed,
+      detail,
       baselineMs: expected,
       currentMs: cq,
       ratio,
@@ -551,7 +630,7 @@ function trendCandidate(
   const xs = points.map((pt) => (pt.start - first) / stepMs);
   const ys = points.map((pt) => Math.log(pt.value / pt.reference));
   const mk = mannKendall(ys);
-  let practical = false;
+  const failed: Gate[] = [];
   let currentMs = points.at(-1)!.value;
   let baselineMs = currentMs;
   // A BH-adjusted p-value is never below the raw one: above fdr, no finding can come of it.
@@ -561,11 +640,13 @@ function trendCandidate(
     const last = points.at(-1)!;
     currentMs = Math.exp(line.intercept + line.slope * xs.at(-1)!) * last.reference;
     baselineMs = currentMs / rise;
-    practical =
-      rise >= config.driftMinRatio &&
-      currentMs - baselineMs >= config.minDeltaMs &&
-      lineBeatsStep(xs, ys, line.slope, line.intercept);
+    if (!(rise >= config.driftMinRatio)) failed.push('ratio');
+    if (!(currentMs - baselineMs >= config.minDeltaMs)) failed.push('delta');
+    if (!lineBeatsStep(xs, ys, line.slope, line.intercept)) failed.push('trend');
+  } else {
+    failed.push('trend');
   }
+  const practical = failed.length === 0;
   return {
     state,
     kind: 'drift',
@@ -574,6 +655,8 @@ function trendCandidate(
     p: mk.pIncreasing,
     quiet: false,
     practical,
+    failed,
+    detail: {},
     baselineMs,
     currentMs,
     ratio: currentMs / baselineMs,
@@ -787,6 +870,49 @@ function summaryOf(
 }
 
 /**
+ * Reports each test with the bar its raw p-value had to clear: Bonferroni's for a quiet key, else
+ * BH's next rejection level (fdr · (R + 1) / m, R the window's findings) capped at fdrMaxFindings.
+ */
+function observeTests(
+  observe: DiagnosticSink,
+  t: number,
+  candidates: readonly Candidate[],
+  adjusted: readonly number[],
+  findings: number,
+  config: RegressionConfig,
+): void {
+  const m = candidates.length;
+  candidates.forEach((c, i) => {
+    const judgedP = c.quiet
+      ? Math.min(1, c.p * m)
+      : Math.max(adjusted[i]!, Math.min(1, (c.p * m) / config.fdrMaxFindings));
+    const found = c.practical && judgedP <= config.fdr;
+    const rejections = found ? findings : findings + 1;
+    const bar = c.quiet ? config.fdr / m : (config.fdr * Math.min(rejections, config.fdrMaxFindings)) / m;
+    const failed: Gate[] = [...c.failed];
+    if (!(c.p <= bar)) failed.push('significance');
+    observe({
+      windowStart: t,
+      key: c.state.key,
+      kind: c.kind,
+      horizon: c.horizon,
+      statistic: c.stat.name,
+      quiet: c.quiet,
+      p: c.p,
+      bar,
+      barUncapped: c.quiet ? bar : (config.fdr * rejections) / m,
+      judgedP,
+      tests: m,
+      ratio: c.ratio,
+      baselineMs: c.baselineMs,
+      currentMs: c.currentMs,
+      failed,
+      detail: c.detail,
+    });
+  });
+}
+
+/**
  * Folds one window into the baselines (`states`, by key; new keys are added) and returns the
  * window's findings, sorted by key and statistic.
  *
@@ -798,6 +924,7 @@ export function detectWindow(
   states: Map<string, KeyBaseline>,
   input: WindowStats,
   config: RegressionConfig,
+  observe?: DiagnosticSink,
 ): RegressionRow[] {
   const t = input.windowStart;
   const w = input.windowMs;
@@ -822,7 +949,7 @@ export function detectWindow(
   for (const state of touched) {
     try {
       const hours = new Map(state.hours.map((h) => [h.start, h]));
-      candidates.push(...stepCandidates(state, t, w, hours, config));
+      candidates.push(...stepCandidates(state, t, w, hours, config, observe));
       candidates.push(...driftCandidates(state, t, w, hours, config));
     } catch (error) {
       // A sketch that cannot be read or merged (another accuracy) leaves the key untested, not the run.
@@ -845,6 +972,7 @@ export function detectWindow(
       : Math.max(adjusted[i]!, Math.min(1, c.p * scale));
     if (c.practical && p <= config.fdr) kept.push({ c, p });
   });
+  if (observe) observeTests(observe, t, candidates, adjusted, kept.length, config);
   // One finding per key and statistic: a step explains a trend, a short horizon a long one.
   const rank = (c: Candidate) => (c.kind === 'step' ? 0 : 2) + (c.horizon === 'short' ? 0 : 1);
   const best = new Map<string, { c: Candidate; p: number }>();
@@ -902,9 +1030,10 @@ export function detectWindows(
   states: Map<string, KeyBaseline>,
   windows: readonly WindowStats[],
   config: RegressionConfig,
+  observe?: DiagnosticSink,
 ): RegressionRow[] {
   const byStart = new Map<number, WindowStats>();
   for (const w of windows) byStart.set(w.windowStart, w);
   const ordered = [...byStart.values()].sort((a, b) => a.windowStart - b.windowStart);
-  return ordered.flatMap((w) => detectWindow(states, w, config));
+  return ordered.flatMap((w) => detectWindow(states, w, config, observe));
 }

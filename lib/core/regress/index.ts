@@ -3,7 +3,16 @@
  * seasonality handling. See docs/regressions.md for the method in plain words.
  */
 export { DEFAULT_REGRESSION_CONFIG, type RegressionConfig, resolveRegressionConfig } from './config.js';
-export { applyWindow, detectWindow, detectWindows, severityOf, type WindowStats } from './detector.js';
+export {
+  applyWindow,
+  type DiagnosticSink,
+  detectWindow,
+  detectWindows,
+  type Gate,
+  severityOf,
+  type TestDiagnostic,
+  type WindowStats,
+} from './detector.js';
 export {
   decodeBaseline,
   emptyBaseline,

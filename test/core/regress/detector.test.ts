@@ -8,6 +8,7 @@ import {
   type KeyBaseline,
   resolveRegressionConfig,
   severityOf,
+  type TestDiagnostic,
   type WindowStats,
 } from '../../../lib/core/regress/index.js';
 import { DAY, generator, HOUR, lognormal, rowOf, T0, traceIdOf, W } from './rows.js';
@@ -115,6 +116,58 @@ describe('step detection', () => {
     const step = T0 + 2 * HOUR;
     const windows = windowsOf(T0, 30, (t) => (t >= step ? 200 : 40), { n: 3 });
     expect(detectWindows(new Map(), windows, config)).toEqual([]);
+  });
+});
+
+describe('diagnostics', () => {
+  it('reports every test with the gates that stopped it, without changing the findings', () => {
+    // Prepare: 100 ms, +10 % at 3,000 calls a window (clear, 10 ms, but below minRatio), then +60 %
+    const small = T0 + 2 * HOUR;
+    const large = T0 + 3 * HOUR;
+    const windows = windowsOf(T0, 42, (t) => (t >= large ? 160 : t >= small ? 110 : 100), { n: 3000 });
+    const seen: TestDiagnostic[] = [];
+    // Act
+    const findings = detectWindows(new Map(), windows, config, (d) => seen.push(d));
+    // Assess: observing changes nothing
+    expect(findings).toEqual(detectWindows(new Map(), windows, config));
+    // Each finding is a test that passed every gate, with the p-value reported as judged.
+    for (const f of findings.filter((x) => x.kind === 'step')) {
+      const d = seen.find(
+        (x) =>
+          x.windowStart === f.window_start &&
+          x.statistic === f.statistic &&
+          x.kind === 'step' &&
+          x.failed.length === 0,
+      );
+      expect(d).toBeDefined();
+      expect(d!.judgedP).toBe(f.p_value);
+      expect(d!.p).toBeLessThanOrEqual(d!.bar);
+      expect(d!.bar).toBeLessThanOrEqual(d!.barUncapped);
+    }
+    // The +10 % step is significant on p50 but stopped by the ratio gate.
+    const p50 = seen.filter(
+      (x) =>
+        x.statistic === 'p50' && x.kind === 'step' && x.windowStart === small + W && x.horizon === 'short',
+    );
+    expect(p50).toHaveLength(1);
+    expect(p50[0]!.failed).toEqual(['ratio']);
+    expect(p50[0]!.p).toBeLessThan(1e-10);
+    expect(p50[0]!.ratio).toBeGreaterThan(1.05);
+    expect(p50[0]!.ratio).toBeLessThan(1.15);
+  });
+
+  it('names the samples gate for a percentile with too few calls', () => {
+    const seen: TestDiagnostic[] = [];
+    detectWindows(
+      new Map(),
+      windowsOf(T0, 20, () => 40, { n: 100 }),
+      config,
+      (d) => seen.push(d),
+    );
+    // 200 calls in two windows: enough for p50 and p90, not for p99 (stepNeed 500).
+    const short = seen.filter((d) => d.windowStart === T0 + 19 * W && d.horizon === 'short');
+    expect(short.find((d) => d.statistic === 'p99')!.failed).toEqual(['samples']);
+    expect(short.find((d) => d.statistic === 'p50')!.failed).not.toContain('samples');
   });
 });
 
