@@ -247,6 +247,125 @@ export function mannWhitneyGreater(x: readonly Bin[], y: readonly Bin[]): MannWh
   return { u, z, pGreater: normalSf(z), effect: u / (n1 * n2) };
 }
 
+/**
+ * Hodges–Lehmann estimate of how many times larger the second binned sample is than the first:
+ * exp of the median of all pairwise differences ln y − ln x, each pair weighted by the product of
+ * its buckets' counts (the median is the midpoint of the lower and upper weighted medians, so
+ * swapping the samples gives exactly the reciprocal). The shift estimate that belongs with the
+ * Mann–Whitney test, and far steadier than the ratio of two quantiles: it uses every value.
+ * Values ≤ 0 are left out; NaN when a side has none. Runs in O((n₁ + n₂) · log(range / precision))
+ * by bisection on the difference, never listing the n₁·n₂ pairs.
+ *
+ * @param x first sample's bins (the baseline), sorted by value
+ * @param y second sample's bins (the current one), sorted by value
+ * @example
+ * hodgesLehmannRatio([{ value: 10, count: 3 }, { value: 20, count: 1 }],
+ *                    [{ value: 12.5, count: 3 }, { value: 25, count: 1 }]) // 1.25
+ */
+export function hodgesLehmannRatio(x: readonly Bin[], y: readonly Bin[]): number {
+  const lx: number[] = [];
+  const wx: number[] = [];
+  const ly: number[] = [];
+  const wy: number[] = [];
+  for (const b of x) {
+    if (!(b.value > 0 && b.count > 0)) continue;
+    lx.push(Math.log(b.value));
+    wx.push(b.count);
+  }
+  for (const b of y) {
+    if (!(b.value > 0 && b.count > 0)) continue;
+    ly.push(Math.log(b.value));
+    wy.push(b.count);
+  }
+  if (lx.length === 0 || ly.length === 0) return Number.NaN;
+  // suffix[i] = weight of x at index ≥ i.
+  const suffix = new Float64Array(lx.length + 1);
+  for (let i = lx.length - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + wx[i]!;
+  let totalY = 0;
+  for (const w of wy) totalY += w;
+  const half = (suffix[0]! * totalY) / 2;
+  // Weight of the pairs with ln y − ln x ≤ d: for each y, the x with ln x ≥ ln y − d. As y rises
+  // so does its bound, so one pointer walks x once.
+  const atMost = (d: number): number => {
+    let i = 0;
+    let sum = 0;
+    for (let j = 0; j < ly.length; j++) {
+      const bound = ly[j]! - d;
+      while (i < lx.length && lx[i]! < bound) i++;
+      sum += wy[j]! * suffix[i]!;
+    }
+    return sum;
+  };
+  // The smallest pairwise difference d with atMost(d) ≥ half (or > half): a step of atMost.
+  const smallest = (strict: boolean): number => {
+    let lo = ly[0]! - lx.at(-1)! - 1;
+    let hi = ly.at(-1)! - lx[0]!;
+    for (let k = 0; k < 200 && hi - lo > 1e-12 * Math.max(1, Math.abs(hi)); k++) {
+      const mid = (lo + hi) / 2;
+      const w = atMost(mid);
+      if (strict ? w > half : w >= half) hi = mid;
+      else lo = mid;
+    }
+    return hi;
+  };
+  return Math.exp((smallest(false) + smallest(true)) / 2);
+}
+
+export interface KruskalWallisResult {
+  /** H with the tie correction: ≈ χ² with df degrees of freedom when the groups share one distribution. */
+  readonly h: number;
+  /** Groups with at least one value, minus one. */
+  readonly df: number;
+}
+
+/**
+ * Kruskal–Wallis H on binned groups (tie-corrected): do the groups' values differ in rank beyond
+ * chance? H / df is about 1 when they do not, so it measures how much more groups (windows)
+ * differ than independent draws would: the noise factor of a rank test whose values come in
+ * groups. Groups may share bucket values; each group's bins are sorted by value.
+ *
+ * @example
+ * kruskalWallis([[{ value: 1, count: 1 }, { value: 2, count: 1 }], [{ value: 3, count: 1 }, { value: 4, count: 1 }]]).h // 2.4
+ */
+export function kruskalWallis(groups: readonly (readonly Bin[])[]): KruskalWallisResult {
+  const totals = new Map<number, number>();
+  const sizes: number[] = [];
+  for (const g of groups) {
+    let n = 0;
+    for (const b of g) {
+      if (!(b.count > 0)) continue;
+      totals.set(b.value, (totals.get(b.value) ?? 0) + b.count);
+      n += b.count;
+    }
+    sizes.push(n);
+  }
+  const nonEmpty = sizes.filter((n) => n > 0).length;
+  let n = 0;
+  for (const c of totals.values()) n += c;
+  if (nonEmpty < 2 || n < 2) return { h: 0, df: Math.max(0, nonEmpty - 1) };
+  const midRank = new Map<number, number>();
+  let below = 0;
+  let tieSum = 0;
+  for (const value of [...totals.keys()].sort((a, b) => a - b)) {
+    const t = totals.get(value)!;
+    midRank.set(value, below + (t + 1) / 2);
+    below += t;
+    tieSum += t * t * t - t;
+  }
+  let sum = 0;
+  groups.forEach((g, i) => {
+    const size = sizes[i]!;
+    if (size === 0) return;
+    let r = 0;
+    for (const b of g) if (b.count > 0) r += b.count * midRank.get(b.value)!;
+    sum += (r * r) / size;
+  });
+  const correction = 1 - tieSum / (n * n * n - n);
+  if (!(correction > 0)) return { h: 0, df: nonEmpty - 1 };
+  const h = ((12 / (n * (n + 1))) * sum - 3 * (n + 1)) / correction;
+  return { h: Math.max(0, h), df: nonEmpty - 1 };
+}
+
 export interface MannKendallResult {
   /** S = Σ_{i<j} sign(y_j − y_i). */
   readonly s: number;

@@ -7,6 +7,8 @@ import {
   eDivisive,
   erfc,
   fisherGreater,
+  hodgesLehmannRatio,
+  kruskalWallis,
   lnGamma,
   mannKendall,
   mannWhitneyGreater,
@@ -190,6 +192,91 @@ function varianceOf(a: number[], b: number[]): number {
   for (const t of counts.values()) ties += t ** 3 - t;
   return ((n1 * n2) / 12) * (n + 1 - ties / (n * (n - 1)));
 }
+
+describe('hodgesLehmannRatio', () => {
+  it('recovers a known ratio between two weighted samples', () => {
+    const x = [
+      { value: 10, count: 3 },
+      { value: 20, count: 1 },
+    ];
+    const y = x.map((b) => ({ value: b.value * 1.25, count: b.count }));
+    expect(hodgesLehmannRatio(x, y)).toBeCloseTo(1.25, 9);
+    // Ratios y / x of the four pairs: 2, 3, 2/3, 1; the middle two on the log scale are 1 and 2 → √2.
+    expect(hodgesLehmannRatio(bins([1, 3]), bins([2, 3]))).toBeCloseTo(Math.exp(Math.log(2) / 2), 9);
+  });
+
+  it('equals the median of all pairwise log-ratios, computed pair by pair (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 25 }),
+        fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 25 }),
+        (a, b) => {
+          const diffs: number[] = [];
+          for (const u of a) for (const v of b) diffs.push(Math.log(v) - Math.log(u));
+          diffs.sort((p, q) => p - q);
+          const n = diffs.length;
+          const middle = n % 2 === 1 ? diffs[(n - 1) / 2]! : (diffs[n / 2 - 1]! + diffs[n / 2]!) / 2;
+          expect(Math.log(hodgesLehmannRatio(bins(a), bins(b)))).toBeCloseTo(middle, 9);
+        },
+      ),
+    );
+  });
+
+  it('is symmetric and scale-equivariant, and finds 1 between identical samples (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 30 }),
+        fc.double({ min: 0.1, max: 10, noNaN: true }),
+        (a, b, c) => {
+          const x = bins(a);
+          const y = bins(b);
+          expect(hodgesLehmannRatio(x, y) * hodgesLehmannRatio(y, x)).toBeCloseTo(1, 9);
+          const scaled = y.map((bin) => ({ value: bin.value * c, count: bin.count }));
+          expect(hodgesLehmannRatio(x, scaled) / hodgesLehmannRatio(x, y)).toBeCloseTo(c, 9);
+          expect(hodgesLehmannRatio(x, x)).toBeCloseTo(1, 9);
+        },
+      ),
+    );
+  });
+
+  it('leaves out values <= 0 and is NaN without values', () => {
+    expect(hodgesLehmannRatio([{ value: 0, count: 5 }, ...bins([2])], bins([4]))).toBeCloseTo(2, 9);
+    expect(hodgesLehmannRatio([], bins([4]))).toBeNaN();
+  });
+});
+
+describe('kruskalWallis', () => {
+  it('matches the textbook H (Hollander & Wolfe, three groups)', () => {
+    const r = kruskalWallis([
+      bins([2.9, 3.0, 2.5, 2.6, 3.2]),
+      bins([3.8, 2.7, 4.0, 2.4]),
+      bins([2.8, 3.4, 3.7, 2.2, 2.0]),
+    ]);
+    // R: kruskal.test(list(...)) gives Kruskal-Wallis chi-squared = 0.77143, df = 2.
+    expect(r.h).toBeCloseTo(0.7714285714, 9);
+    expect(r.df).toBe(2);
+  });
+
+  it('applies the tie correction', () => {
+    // Mid-ranks 1, 3, 3 | 3, 5.5, 5.5: H = 2.3333 before and 2.7222 after the correction 1 − 30/210.
+    expect(kruskalWallis([bins([1, 2, 2]), bins([2, 3, 3])]).h).toBeCloseTo(49 / 18, 12);
+  });
+
+  it('is 0 for groups with the same values, and ignores empty groups', () => {
+    const same = [10, 11, 12, 20, 40].map((v, i) => ({ value: v, count: 10 + i }));
+    const r = kruskalWallis([same, same, same, []]);
+    expect(r.h).toBeCloseTo(0, 9);
+    expect(r.df).toBe(2);
+    expect(kruskalWallis([same])).toEqual({ h: 0, df: 0 });
+  });
+
+  it('grows with a shifted group', () => {
+    const base = bins([1, 2, 3, 4, 5, 6, 7, 8]);
+    const shifted = bins([5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(kruskalWallis([base, base, shifted]).h).toBeGreaterThan(kruskalWallis([base, base, base]).h + 3);
+  });
+});
 
 describe('mannKendall', () => {
   it('gives the textbook S, variance and p-value on a monotone series', () => {
