@@ -7,8 +7,9 @@
  * A finding needs all of:
  * - practical significance: ratio ≥ minRatio and delta ≥ minDeltaMs, against the recent baseline
  *   and, when a previous day exists, against the same hour on previous days (seasonality);
- * - statistical significance from the sketches' bucket counts: Mann–Whitney for p50, a one-sided
- *   Fisher exceedance test at the baseline's quantile for p90/p99, Mann–Kendall for drifts;
+ * - statistical significance from the sketches' bucket counts: Mann–Whitney for p50; for p90/p99
+ *   the stronger of a one-sided Fisher exceedance test at the baseline's quantile and a rank test
+ *   on the slow calls; Mann–Kendall for drifts;
  * - Benjamini–Hochberg across every test made in the window, at false discovery rate `fdr`.
  *
  * Everything a window's detection reads is bounded by that window's start, so the findings of a
@@ -33,6 +34,8 @@ import {
   benjaminiHochberg,
   eDivisive,
   fisherGreater,
+  hodgesLehmannRatio,
+  kruskalWallis,
   mannKendall,
   mannWhitneyGreater,
   median,
@@ -47,13 +50,14 @@ interface StatisticDef {
   readonly name: RegressionStatistic;
   readonly q: number;
   /**
-   * The band of quantiles around `q` whose median ratio (current / baseline) is the step's size:
-   * steadier than the ratio of two single quantiles, and not fooled by a percentile that sits in
-   * the gap between two modes (see stepTests).
+   * The band of quantiles around `q` whose median ratio (current / baseline) is the step's size
+   * for p50 (for p90/p99 when a side has no call above `tailFrom`): steadier than the ratio of two
+   * single quantiles, and not fooled by a percentile that sits in the gap between two modes.
    */
   readonly band: readonly number[];
   /**
-   * For p90 and p99: the baseline quantile above which the tail rank test compares values. A
+   * For p90 and p99: the baseline quantile above which the tail rank test compares values, and
+   * the share of slowest calls of each side whose Hodges–Lehmann ratio is the step's size. A
    * change confined to the slow calls (retries, a slower slow path) moves every value up there,
    * which a rank test on those values sees with many more calls than a count above the
    * percentile itself.
@@ -512,12 +516,18 @@ function stepTests(
         bs.count / phi,
       );
       const from = quantileOf(bs, stat.tailFrom);
-      const tailPhi = dispersion(windowBins, from);
+      // The rank test's window noise is measured on what it compares: how much the baseline
+      // windows' slow calls differ in rank from window to window (Kruskal–Wallis H / df, at least
+      // 1), not how much their count varies. A count that swings (bursts) says nothing about the
+      // values and made the test needlessly humble; slow calls slowed in some windows only (a
+      // change that is ending) leave the count as it was and made it too sure.
+      const kw = kruskalWallis(windowBins.map((list) => above(list, from)));
+      const rankPhi = kw.df > 0 ? Math.max(1, kw.h / kw.df) : 1;
       const tail = normalSf(
-        mannWhitneyGreater(above(bBins, from), above(cBins, from)).z / Math.sqrt(tailPhi),
+        mannWhitneyGreater(above(bBins, from), above(cBins, from)).z / Math.sqrt(rankPhi),
       );
       p = Math.min(1, 2 * Math.min(exceed, tail));
-      detail = { phi, tailPhi, exceed, tail };
+      detail = { phi, rankPhi, exceed, tail };
     }
     const seasonal = seasonalReference(hours, t, stat, config.seasonalDays);
     // The baseline hour and the current windows sit at different times of day. Where earlier days
@@ -532,14 +542,27 @@ function stepTests(
       config,
     );
     const expected = bq * shape;
-    // The size of the change: the median ratio over a band of quantiles around the percentile.
-    // Latency is often bimodal (cache hit or miss); a percentile in the gap between the modes
-    // jumps 30 % when a few calls change sides, and a p99 read from a few dozen calls swings by
-    // 20 % window to window. A real change moves the whole band.
+    // The size of the change. A single percentile is a poor measure: latency is often bimodal
+    // (cache hit or miss), and one in the gap between the modes jumps 30 % when a few calls change
+    // sides; a p99 read from a few dozen calls swings by 20 % window to window. For p50 the size is
+    // the median ratio over a band of quantiles around it. For p90 and p99 it is the
+    // Hodges–Lehmann ratio between the slowest quarter (twentieth) of the calls of each side: all
+    // of them, not a band of a few, and matched by rank, so the tail moving as a whole (every call
+    // slower, or only the slow ones) reads as its size. Computed only for a test that can become a
+    // finding: above fdr, a raw p-value neither passes nor moves Benjamini–Hochberg's bar.
     const band = bandRatio(cs, bs, stat.band);
+    let size = band;
+    if (stat.tailFrom !== null && (p <= config.fdr || observe)) {
+      const tail = hodgesLehmannRatio(
+        above(bBins, quantileOf(bs, stat.tailFrom)),
+        above(cBins, quantileOf(cs, stat.tailFrom)),
+      );
+      detail.hl = tail;
+      if (Number.isFinite(tail)) size = tail;
+    }
     detail.band = band;
     detail.shape = shape;
-    const ratio = band / shape;
+    const ratio = size / shape;
     const estimate = expected * ratio;
     const failed: Gate[] = [];
     if (!(ratio >= config.minRatio)) failed.push('ratio');
