@@ -159,7 +159,7 @@ interface Candidate {
   readonly detail: Readonly<Record<string, number>>;
   readonly baselineMs: number;
   readonly currentMs: number;
-  /** The size of the change reported (`ratio`): the band estimate for a step, the fitted rise for a drift. */
+  /** The size of the change reported (`ratio`): the band or Hodges–Lehmann estimate for a step, the fitted rise for a drift. */
   readonly ratio: number;
   /** Ring entries of the slow side and of the baseline side, for exemplars. */
   readonly current: readonly RingEntry[];
