@@ -1006,8 +1006,6 @@ export function detectWindow(
   }
   // One onset per key for its steps in a window: the one read from its strongest finding. A p99
   // series rests on few calls per window and puts change points where p50 and p90 show none.
-  // One onset per key for its steps in a window: the one read from its strongest finding. A p99
-  // series rests on few calls per window and puts change points where p50 and p90 show none.
   const strongest = new Map<string, { c: Candidate; p: number }>();
   for (const k of best.values()) {
     if (k.c.kind !== 'step') continue;
