@@ -17,7 +17,7 @@
 import { ConfigError, LakeError } from '../core/errors.js';
 import { DEFAULT_WINDOW_MS, windowStart } from '../core/model.js';
 import type { ObjectStore } from '../core/ports.js';
-import { acquireLease, canLease, releaseLease, renewLease } from './lease.js';
+import { acquireLease, canLease, leaseOwner, releaseLease, renewLease } from './lease.js';
 import { type PipelineDeps, type PipelineOptions, type RunSummary, runPipeline } from './run.js';
 
 export const CHECKPOINT_KEY = '_state/checkpoint.json';
@@ -241,7 +241,7 @@ export async function runDueWindows(
   const lagMs = options.lagMs ?? DEFAULT_LAG_MS;
   const maxWindows = options.maxWindows ?? DEFAULT_MAX_WINDOWS;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-  const owner = options.owner ?? `run-${now()}-${Math.random().toString(36).slice(2, 10)}`;
+  const owner = options.owner ?? leaseOwner(now());
   const concurrency = canLease(deps.store) ? 'lease' : 'unguarded';
 
   let lease = await acquireLease(deps.store, LEASE_KEY, owner, now(), leaseMs);

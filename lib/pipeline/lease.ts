@@ -41,6 +41,11 @@ function leaseHolder(bytes: Uint8Array): { expiresAtMs: number; owner: string } 
   return { expiresAtMs: 0, owner: '?' };
 }
 
+/** A name for a lease holder that no other run picks: the time and a random part. */
+export function leaseOwner(nowMs: number): string {
+  return `run-${nowMs}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
 /** True when the store can guard a lease (conditional writes and versioned reads). */
 export function canLease(store: ObjectStore): boolean {
   return store.putConditional !== undefined && store.getWithVersion !== undefined;

@@ -38,7 +38,7 @@ import { DDSketch } from '../core/stats/ddsketch.js';
 import { REGRESSIONS, SPANS, SUBSEGMENT_STATS, type TableDef, TRACES, windowToken } from '../core/tables.js';
 import { decodeBatchGetTracesByTrace } from '../core/xray/decode.js';
 import { LakeWriter } from './lake-writer.js';
-import { withLease } from './lease.js';
+import { leaseOwner, withLease } from './lease.js';
 import { detectRegressions } from './regressions.js';
 import { TraceIdSet } from './trace-id-set.js';
 import { TraceRowStore } from './trace-rows.js';
@@ -399,11 +399,10 @@ export async function runPipeline(deps: PipelineDeps, options: PipelineOptions =
   if (detect && statsByWindow.length > 0) {
     // Baselines are read, updated and written back per key: one run at a time (a backfill's
     // workers and the collector may finish windows together), or one run's windows would be lost.
-    const owner = `run-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
     const detected = await withLease(
       deps.store,
       BASELINE_LOCK_KEY,
-      owner,
+      leaseOwner(Date.now()),
       { leaseMs: BASELINE_LOCK_MS, maxWaitMs: options.baselineLockWaitMs ?? DEFAULT_BASELINE_LOCK_WAIT_MS },
       () => detectRegressions(deps.store, statsByWindow, options.regression),
     );
